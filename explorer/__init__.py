@@ -1,0 +1,49 @@
+"""Evidence explorer for injection therapies for back pain.
+
+Typical use in JupyterLab::
+
+    import explorer
+    ev = explorer.load()                       # validated tables (EXPLORER_DATA or bundled data)
+    arms = explorer.arm_series(ev, domain="pain")   # harmonised time course per arm
+    explorer.figures.efficacy_over_time(arms)  # plotly figure
+
+Heavy modules (pandas, plotly, ipywidgets) load on first use, so ``import explorer`` is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load": ("explorer.data", "load"),
+    "validate": ("explorer.data", "validate"),
+    "Evidence": ("explorer.data", "Evidence"),
+    "DataError": ("explorer.data", "DataError"),
+    "arm_series": ("explorer.analysis.series", "arm_series"),
+    "effects": ("explorer.analysis.effects", "effects"),
+    "pool": ("explorer.analysis.effects", "pool"),
+    "windows": ("explorer.analysis.windows", "assign_windows"),
+    "figures": ("explorer.figures", None),
+    "data": ("explorer.data", None),
+    "analysis": ("explorer.analysis", None),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'explorer' has no attribute {name!r}") from None
+    mod = importlib.import_module(module)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,74 @@
+"""Loading the validated tables as typed pandas DataFrames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from explorer.data.problems import DataError
+from explorer.data.schema import Package, Resource, read_package
+from explorer.data.validate import Row, collect
+
+_DTYPES = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "object"}
+
+
+def _frame(res: Resource, rows: list[Row]) -> pd.DataFrame:
+    cols = {}
+    for f in res.fields:
+        values = [r.values.get(f.name) for r in rows]
+        cols[f.name] = pd.Series(values, dtype=_DTYPES.get(f.type, "object"))
+    return pd.DataFrame(cols)
+
+
+@dataclass
+class Evidence:
+    """The evidence base: one DataFrame per table, plus the schema and the dataset version."""
+
+    studies: pd.DataFrame
+    arms: pd.DataFrame
+    outcomes: pd.DataFrame
+    adverse_events: pd.DataFrame
+    package: Package = field(repr=False)
+    version: str
+    data_dir: Path
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "studies": self.studies,
+            "arms": self.arms,
+            "outcomes": self.outcomes,
+            "adverse_events": self.adverse_events,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Evidence(version={self.version!r}, studies={len(self.studies)}, arms={len(self.arms)}, "
+            f"outcomes={len(self.outcomes)}, adverse_events={len(self.adverse_events)}, data_dir='{self.data_dir}')"
+        )
+
+
+def load(data_dir: str | Path | None = None) -> Evidence:
+    """Validate and load a data directory (``EXPLORER_DATA`` or the bundled data by default).
+
+    Raises :class:`DataError` listing every problem when the data do not validate: an analysis
+    never runs on half-valid data.
+    """
+    from explorer.paths import data_dir as resolve
+
+    path = resolve(data_dir)
+    pkg = read_package()
+    problems, rows, version = collect(path, pkg)
+    if problems:
+        raise DataError(problems)
+    frames = {res.name: _frame(res, rows.get(res.name, [])) for res in pkg.resources}
+    return Evidence(
+        studies=frames["studies"],
+        arms=frames["arms"],
+        outcomes=frames["outcomes"],
+        adverse_events=frames["adverse_events"],
+        package=pkg,
+        version=version or pkg.version,
+        data_dir=path,
+    )

@@ -1,0 +1,80 @@
+"""Reading CSV files into rows of strings, with problems instead of exceptions.
+
+The validator works on raw strings so that it can say exactly which cell is wrong; typing happens
+only after validation (see :mod:`explorer.data.load`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from explorer.data.problems import Problem
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class RawTable:
+    """A CSV file as strings: the header and the records, with their spreadsheet row numbers."""
+
+    file: str
+    header: list[str]
+    rows: list[list[str]]
+    row_numbers: list[int]
+
+
+def read_csv(path: Path, problems: list[Problem], required: bool = True) -> RawTable | None:
+    """Read ``path``; append problems and return ``None`` when it cannot be read at all."""
+    name = path.name
+    if not path.exists():
+        if required:
+            problems.append(Problem(name, 0, "", f"file not found in {path.parent}"))
+        return None
+    if not path.is_file():
+        problems.append(Problem(name, 0, "", "is not a regular file"))
+        return None
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            problems.append(Problem(name, 0, "", f"file is too large ({size} bytes; limit {MAX_FILE_BYTES})"))
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(name, 0, "", f"cannot be read ({exc.strerror or exc})"))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        problems.append(Problem(name, line, "", f"not UTF-8 text (byte 0x{byte} at offset {exc.start})"))
+        return None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        problems.append(Problem(name, line, "", "contains a NUL byte: not a text CSV file"))
+        return None
+    if not text.strip():
+        problems.append(Problem(name, 1, "", "file is empty (expected a header row)"))
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    header: list[str] | None = None
+    row_no = 1  # spreadsheet numbering: the header is row 1
+    try:
+        for record in reader:
+            if header is None:
+                header = record
+                continue
+            row_no += 1
+            if not record or all(c == "" for c in record):
+                continue  # blank line: harmless, as in spreadsheets
+            rows.append(record)
+            numbers.append(row_no)
+    except csv.Error as exc:
+        problems.append(Problem(name, row_no + 1, "", f"malformed CSV ({exc})"))
+        return None
+    return RawTable(file=name, header=header or [], rows=rows, row_numbers=numbers)

@@ -1,0 +1,343 @@
+"""Validation of a data directory against the schema, with one typed problem per defect.
+
+Three passes, as in Frictionless: cells (type, required, vocabulary, pattern, range), table keys
+(primary and foreign keys), then the domain rules a schema cannot express (a confidence interval
+must contain its estimate, a score must lie on its instrument's scale, ...). The validator only
+reads; it never writes to the data.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from explorer.data.problems import Problem
+from explorer.data.read import RawTable, read_csv
+from explorer.data.schema import SCHEMA_FILE, Field, Package, Resource, read_package
+
+TRUE_VALUES = {"true", "True", "TRUE"}
+FALSE_VALUES = {"false", "False", "FALSE"}
+OPTIONAL_RESOURCES = {"adverse_events"}
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_FRIENDLY_PATTERN = {
+    "doi": "malformed DOI {v!r} (expected '10.<registrant>/<suffix>' without a resolver prefix)",
+    "pmid": "malformed PMID {v!r} (expected 1 to 9 digits)",
+    "pmcid": "malformed PMCID {v!r} (expected 'PMC' followed by digits)",
+}
+
+
+@dataclass
+class Row:
+    """One validated record: typed values by field name, plus where it came from."""
+
+    file: str
+    number: int
+    values: dict[str, object]
+
+
+def _nearest(value: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    close = difflib.get_close_matches(value.lower().replace(" ", "_"), choices, n=1, cutoff=0.5)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+    return f"; expected one of: {shown}"
+
+
+def _parse_cell(f: Field, text: str) -> tuple[object, str | None]:
+    """Return (typed value or None, problem message or None)."""
+    if text == "":
+        return None, ("required value is missing" if f.required else None)
+    if text != text.strip():
+        return None, f"value {text!r} has leading or trailing spaces"
+    if f.type == "integer":
+        if not _INT.match(text):
+            return None, f"{text!r} is not a whole number"
+        value: object = int(text)
+    elif f.type == "number":
+        try:
+            num = float(text)
+        except ValueError:
+            return None, f"{text!r} is not a number"
+        if not math.isfinite(num):
+            return None, f"{text!r} is not a finite number"
+        value = num
+    elif f.type == "boolean":
+        if text in TRUE_VALUES:
+            value = True
+        elif text in FALSE_VALUES:
+            value = False
+        else:
+            return None, f"{text!r} is not a boolean (use true or false)"
+    else:
+        value = text
+    if f.enum is not None and value not in f.enum:
+        return None, f"unknown {f.name} {text!r}{_nearest(text, f.enum)}"
+    if f.pattern is not None and isinstance(value, str) and not re.fullmatch(f.pattern, value):
+        msg = _FRIENDLY_PATTERN.get(f.name, "{v!r} does not match the pattern " + f.pattern)
+        return None, msg.format(v=text)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if f.minimum is not None and value < f.minimum:
+            return None, f"{text} is below the minimum {f.minimum:g}"
+        if f.maximum is not None and value > f.maximum:
+            return None, f"{text} is above the maximum {f.maximum:g}"
+    return value, None
+
+
+def check_table(res: Resource, table: RawTable, problems: list[Problem]) -> list[Row]:
+    """Cell-level checks; returns the rows whose every cell parsed (for the later passes)."""
+    names = res.field_names
+    header = table.header
+    seen: set[str] = set()
+    for i, col in enumerate(header):
+        if col in seen:
+            problems.append(Problem(table.file, 1, col, "column appears twice in the header"))
+        seen.add(col)
+        if col not in names:
+            hint = _nearest(col, names)
+            problems.append(Problem(table.file, 1, col or f"#{i + 1}", f"unknown column{hint}"))
+    missing = [f.name for f in res.fields if f.name not in seen]
+    for col in missing:
+        problems.append(Problem(table.file, 1, col, "column is missing from the header"))
+    if missing or len(seen) != len(header) or any(c not in names for c in header):
+        return []
+    rows: list[Row] = []
+    for record, number in zip(table.rows, table.row_numbers, strict=True):
+        if len(record) != len(header):
+            problems.append(
+                Problem(table.file, number, "", f"has {len(record)} cells; the header has {len(header)}")
+            )
+            continue
+        values: dict[str, object] = {}
+        ok = True
+        for col, text in zip(header, record, strict=True):
+            value, msg = _parse_cell(res.field(col), text)
+            if msg:
+                problems.append(Problem(table.file, number, col, msg))
+                ok = False
+            values[col] = value
+        if ok:
+            rows.append(Row(table.file, number, values))
+    return rows
+
+
+def check_keys(pkg: Package, rows: dict[str, list[Row]], problems: list[Problem]) -> None:
+    """Primary-key uniqueness and foreign-key resolution."""
+    for res in pkg.resources:
+        if res.primary_key and res.name in rows:
+            first: dict[tuple, int] = {}
+            for row in rows[res.name]:
+                key = tuple(row.values[k] for k in res.primary_key)
+                if key in first:
+                    desc = ", ".join(f"{k}={v}" for k, v in zip(res.primary_key, key, strict=True))
+                    problems.append(
+                        Problem(row.file, row.number, res.primary_key[-1],
+                                f"duplicate key ({desc}); first used in row {first[key]}")
+                    )
+                else:
+                    first[key] = row.number
+    for res in pkg.resources:
+        for fk in res.foreign_keys:
+            target = fk.resource or res.name
+            if res.name not in rows or target not in rows:
+                continue
+            known = {tuple(r.values[f] for f in fk.reference_fields) for r in rows[target]}
+            target_file = pkg.resource(target).path
+            for row in rows[res.name]:
+                key = tuple(row.values[f] for f in fk.fields)
+                if any(v is None for v in key) or key in known:
+                    continue
+                col = fk.fields[-1]
+                desc = " / ".join(str(v) for v in key)
+                problems.append(Problem(row.file, row.number, col, f"unknown {col} {desc!r} (not in {target_file})"))
+
+
+RuleFn = Callable[[Row, Callable[[str, str], None]], None]
+
+
+def _study_rules(row: Row, report: Callable[[str, str], None]) -> None:
+    v = row.values
+    if not v["doi"] and not v["pmid"]:
+        report("doi", "a study needs a DOI or a PMID so that every number can be traced")
+    if v["parent_id"] and v["parent_id"] == v["study_id"]:
+        report("parent_id", "a study cannot be its own parent cohort")
+    if v["design"] == "systematic_review" and v["blinding"] not in ("not_applicable", None):
+        report("blinding", "reviews take blinding 'not_applicable'")
+
+
+def _arm_rules(row: Row, report: Callable[[str, str], None]) -> None:
+    v = row.values
+    if v["role"] == "comparator" and not v["comparator_kind"]:
+        report("comparator_kind", "comparator arms need a comparator_kind (placebo_sham, active or conservative)")
+    if v["role"] != "comparator" and v["comparator_kind"]:
+        report("comparator_kind", f"only comparator arms take a comparator_kind (this arm's role is {v['role']})")
+    if v["prp_leukocytes"] and v["therapy"] != "prp":
+        report("prp_leukocytes", "prp_leukocytes applies to PRP arms only")
+
+
+CONTINUOUS = {"final", "change", "improvement", "mean_difference"}
+COUNTS = {"responders", "events"}
+
+
+def _outcome_rules(row: Row, report: Callable[[str, str], None]) -> None:
+    v = row.values
+    measure = v["measure"]
+    if measure == "mean_difference":
+        if not v["comparator_arm_id"]:
+            report("comparator_arm_id", "a mean_difference row needs the comparator arm it subtracts")
+        if not v["contrast_basis"]:
+            report("contrast_basis", "a mean_difference row needs its contrast_basis (final, change or adjusted)")
+    else:
+        if v["comparator_arm_id"] and measure not in COUNTS:
+            report("comparator_arm_id", f"only between-group rows take a comparator arm (measure is {measure})")
+        if v["contrast_basis"]:
+            report("contrast_basis", "contrast_basis applies to mean_difference rows only")
+    if v["comparator_arm_id"] and v["comparator_arm_id"] == v["arm_id"]:
+        report("comparator_arm_id", "an arm cannot be compared with itself")
+    if measure in COUNTS:
+        if (v["events"] is None) != (v["total"] is None):
+            report("events" if v["events"] is None else "total", f"a {measure} row needs both events and total")
+        elif v["events"] is None and v["percent"] is None:
+            report("events", f"a {measure} row needs events and total (or the reported percent)")
+        elif v["events"] is not None and v["events"] > v["total"]:
+            report("events", f"events ({v['events']}) exceed total ({v['total']})")
+        if measure == "responders" and not v["responder_definition"]:
+            report("responder_definition", "a responders row needs the paper's responder definition")
+        return
+    if v["mean"] is None and v["median"] is None:
+        report("mean", f"a {measure} row needs a mean (or a median)")
+    lo, hi = v["scale_min"], v["scale_max"]
+    if (lo is None) != (hi is None):
+        report("scale_max" if hi is None else "scale_min", "give both scale_min and scale_max, or neither")
+    if lo is None or hi is None:
+        pass  # scale not stated in the paper: kept, but cannot be put on a common scale
+    elif lo >= hi:
+        report("scale_max", f"scale_max ({hi:g}) must be above scale_min ({lo:g})")
+    elif measure == "final":
+        for col in ("mean", "median", "q1", "q3", "range_min", "range_max", "ci_lb", "ci_ub"):
+            x = v[col]
+            if x is not None and not lo <= x <= hi:
+                report(col, f"{x:g} lies outside the instrument's scale [{lo:g}, {hi:g}]")
+    else:
+        width = hi - lo
+        for col in ("mean", "median", "ci_lb", "ci_ub"):
+            x = v[col]
+            if x is not None and abs(x) > width:
+                report(col, f"a {measure} of {x:g} is larger than the whole scale ({lo:g} to {hi:g})")
+    if v["time_value"] == 0 and measure != "final":
+        report("time_value", f"time 0 (baseline) only takes measure 'final', not {measure!r}")
+    lb, ub = v["ci_lb"], v["ci_ub"]
+    if (lb is None) != (ub is None):
+        report("ci_ub" if ub is None else "ci_lb", "a confidence interval needs both bounds")
+    elif lb is not None and ub is not None:
+        est = v["mean"] if v["mean"] is not None else v["median"]
+        if lb > ub:
+            report("ci_lb", f"ci_lb ({lb:g}) is above ci_ub ({ub:g})")
+        elif est is not None and not lb <= est <= ub:
+            report("ci_lb", f"the confidence interval [{lb:g}, {ub:g}] does not contain its estimate {est:g}")
+    q1, med, q3 = v["q1"], v["median"], v["q3"]
+    if q1 is not None and q3 is not None and q1 > q3:
+        report("q1", f"q1 ({q1:g}) is above q3 ({q3:g})")
+    elif med is not None and ((q1 is not None and q1 > med) or (q3 is not None and q3 < med)):
+        report("median", f"the median {med:g} lies outside its quartiles")
+    rmin, rmax = v["range_min"], v["range_max"]
+    if rmin is not None and rmax is not None and rmin > rmax:
+        report("range_min", f"range_min ({rmin:g}) is above range_max ({rmax:g})")
+
+
+def _ae_rules(row: Row, report: Callable[[str, str], None]) -> None:
+    v = row.values
+    if v["events"] is not None and v["total"] is not None and v["events"] > v["total"]:
+        report("events", f"events ({v['events']}) exceed total ({v['total']})")
+
+
+RULES: dict[str, RuleFn] = {
+    "studies": _study_rules,
+    "arms": _arm_rules,
+    "outcomes": _outcome_rules,
+    "adverse_events": _ae_rules,
+}
+
+
+def check_rules(rows: dict[str, list[Row]], problems: list[Problem]) -> None:
+    for name, table_rows in rows.items():
+        rule = RULES.get(name)
+        if rule is None:
+            continue
+        for row in table_rows:
+            def report(col: str, msg: str, row: Row = row) -> None:
+                problems.append(Problem(row.file, row.number, col, msg))
+
+            rule(row, report)
+
+
+def check_package_file(data_dir: Path, pkg: Package, problems: list[Problem]) -> str | None:
+    """Check the data directory's own datapackage.json, if any; return its version."""
+    path = data_dir / SCHEMA_FILE
+    if not path.exists():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        problems.append(Problem(SCHEMA_FILE, 0, "", "not UTF-8 text"))
+        return None
+    except (OSError, ValueError) as exc:
+        problems.append(Problem(SCHEMA_FILE, getattr(exc, "lineno", 0), "", f"not valid JSON ({exc})"))
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("resources"), list):
+        problems.append(Problem(SCHEMA_FILE, 0, "resources", "not a data package: no list of resources"))
+        return None
+    for res in raw["resources"]:
+        name = res.get("name") if isinstance(res, dict) else None
+        try:
+            ours = pkg.resource(str(name))
+        except KeyError:
+            problems.append(Problem(SCHEMA_FILE, 0, "resources", f"unknown resource {name!r}"))
+            continue
+        fields = [f.get("name") for f in res.get("schema", {}).get("fields", []) if isinstance(f, dict)]
+        if fields != ours.field_names:
+            problems.append(
+                Problem(SCHEMA_FILE, 0, str(name),
+                        "the fields differ from the explorer's schema; copy data/datapackage.json from the explorer")
+            )
+    version = raw.get("version")
+    return str(version) if version is not None else None
+
+
+def collect(data_dir: Path, pkg: Package | None = None) -> tuple[list[Problem], dict[str, list[Row]], str | None]:
+    """Run every check; return the problems, the parsed rows and the data package's version."""
+    pkg = pkg or read_package()
+    problems: list[Problem] = []
+    if not data_dir.exists():
+        return [Problem(str(data_dir), 0, "", "data directory not found")], {}, None
+    if not data_dir.is_dir():
+        return [Problem(str(data_dir), 0, "", "is not a directory")], {}, None
+    version = check_package_file(data_dir, pkg, problems)
+    rows: dict[str, list[Row]] = {}
+    for res in pkg.resources:
+        table = read_csv(data_dir / res.path, problems, required=res.name not in OPTIONAL_RESOURCES)
+        if table is None:
+            rows[res.name] = []
+            continue
+        rows[res.name] = check_table(res, table, problems)
+    check_keys(pkg, rows, problems)
+    check_rules(rows, problems)
+    problems.sort(key=lambda p: (_file_order(pkg, p.file), p.row, p.column, p.message))
+    return problems, rows, version
+
+
+def _file_order(pkg: Package, file: str) -> int:
+    order = [SCHEMA_FILE] + [r.path for r in pkg.resources]
+    return order.index(file) if file in order else -1
+
+
+def validate(data_dir: str | Path | None = None) -> list[Problem]:
+    """Validate a data directory; an empty list means it is valid."""
+    from explorer.paths import data_dir as resolve
+
+    return collect(resolve(data_dir))[0]

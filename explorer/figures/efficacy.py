@@ -1,0 +1,115 @@
+"""Efficacy over time: arms (or contrasts) as lines on a common scale, coloured by therapy.
+
+Pure functions: a DataFrame from :func:`explorer.analysis.series.arm_series` in, plotly data out.
+The figure holds one trace per therapy; an arm's points are joined by a line and arms are
+separated by gaps, so a filter change only swaps arrays (see :func:`efficacy_traces`) instead of
+adding or removing traces: the dashboard updates in place.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from explorer.figures.palette import colour
+
+HOVER = (
+    "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>"
+    "Week %{x:.1f}: %{y:.2f} (95% CI %{customdata[2]})<br>"
+    "n = %{customdata[3]}<br>%{customdata[4]}<extra>%{fullData.name}</extra>"
+)
+
+
+def _fmt(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.2f}"
+
+
+def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict]:
+    """Arrays for one trace per therapy, in the order given (empty arrays when none match).
+
+    Every string shown in a hover label is HTML-escaped here: plotly renders a subset of HTML in
+    hover text, and titles or labels from the data must show as text.
+    """
+    out = []
+    for therapy in therapies:
+        part = series[series["therapy"] == therapy]
+        xs: list = []
+        ys: list = []
+        plus: list = []
+        minus: list = []
+        custom: list = []
+        for _, arm in part.groupby("series_id", sort=False):
+            x = arm["time_weeks"].to_numpy(dtype=float)
+            y = arm["value"].to_numpy(dtype=float)
+            lb = arm["ci_lb"].to_numpy(dtype=float)
+            ub = arm["ci_ub"].to_numpy(dtype=float)
+            xs += [*x.tolist(), None]
+            ys += [*y.tolist(), None]
+            plus += [*np.where(np.isnan(ub), 0.0, ub - y).tolist(), None]
+            minus += [*np.where(np.isnan(lb), 0.0, y - lb).tolist(), None]
+            for rec, lo, hi in zip(arm.itertuples(index=False), lb, ub, strict=True):
+                n = "–" if pd.isna(rec.n) else f"{rec.n:g}"
+                custom.append([
+                    html.escape(f"{rec.label} · {rec.arm_label}"),
+                    html.escape(f"{rec.domain.replace('_', ' ')}, {rec.instrument}; {rec.locator}"),
+                    f"{_fmt(lo)} to {_fmt(hi)}",
+                    n,
+                    html.escape(rec.derivation),
+                ])
+            custom.append(None)
+        out.append({
+            "x": xs,
+            "y": ys,
+            "error_y": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
+                        "thickness": 1, "width": 3},
+            "customdata": custom,
+            "visible": bool(xs),
+        })
+    return out
+
+
+def efficacy_over_time(
+    series: pd.DataFrame,
+    therapies: Sequence[str] | None = None,
+    labels: dict[str, str] | None = None,
+    y_title: str = "Pain (0-10, lower is better)",
+    title: str | None = None,
+) -> go.Figure:
+    """Figure of arm-level values against weeks since the first injection.
+
+    ``therapies`` fixes the trace set (default: those present in ``series``); ``labels`` maps
+    therapy codes to legend names.
+    """
+    if therapies is None:
+        therapies = list(dict.fromkeys(series["therapy"].tolist())) if len(series) else []
+    labels = labels or {}
+    fig = go.Figure()
+    for therapy, data in zip(therapies, efficacy_traces(series, therapies), strict=True):
+        fig.add_trace(
+            go.Scatter(
+                mode="lines+markers",
+                name=labels.get(therapy, therapy),
+                legendgroup=therapy,
+                line={"color": colour(therapy), "width": 1.5},
+                marker={"color": colour(therapy), "size": 6},
+                hovertemplate=HOVER,
+                connectgaps=False,
+                meta=therapy,
+                **data,
+            )
+        )
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        xaxis_title="Weeks since the first injection",
+        yaxis_title=y_title,
+        hovermode="closest",
+        legend={"title": {"text": "Therapy"}},
+        margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 50},
+        height=520,
+    )
+    return fig
