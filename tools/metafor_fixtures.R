@@ -167,12 +167,12 @@ write_fixture(data.frame(measure = "MN", case = cont$case, m = cont$m1, sd = con
 
 # Median/IQR/range conversions.  metafor 3.8-1 has no conv.fivenum() (it arrived
 # in 4.0), so these are an independent R transcription of the published formulas:
-#   mean, quartiles (Luo et al. 2018, eq. 15 analogue for S2):
+#   mean, quartiles (Luo et al. 2018):
 #       w = 0.7 + 0.39 / n;  mean = w * (q1 + q3) / 2 + (1 - w) * median
-#   mean, range (Luo et al. 2018):
+#   mean, range (Luo et al. 2018, eq. 15):
 #       w = 4 / (4 + n^0.75);  mean = w * (min + max) / 2 + (1 - w) * median
-#   sd, quartiles (Wan et al. 2014):  (q3 - q1) / (2 * qnorm((0.75 n - 0.125) / (n + 0.25)))
-#   sd, range (Wan et al. 2014):      (max - min) / (2 * qnorm((n - 0.375) / (n + 0.25)))
+#   sd, quartiles (Wan et al. 2014):    (q3 - q1) / (2 * qnorm((0.75 n - 0.125) / (n + 0.25)))
+#   sd, range (Wan et al. 2014, eq. 9): (max - min) / (2 * qnorm((n - 0.375) / (n + 0.25)))
 conv <- expand.grid(n = c(5, 10, 27, 50, 51, 200, 1000), shape = 1:3)
 conv$median <- c(10, 3.2, -1.5)[conv$shape]
 conv$q1 <- conv$median - c(2, 0.4, 1.1)[conv$shape]

@@ -10,8 +10,16 @@ from explorer.analysis.windows import DEFAULT_WINDOWS, Window, assign_windows, t
 from explorer.data.load import Evidence
 
 STUDY_COLUMNS = ["label", "title", "year", "doi", "pmid", "design", "indication", "risk_of_bias", "parent_id"]
-ARM_COLUMNS = ["arm_label", "therapy", "approach", "agent_class", "guidance", "role", "comparator_kind",
-               "placebo_is_active"]
+ARM_COLUMNS = [
+    "arm_label",
+    "therapy",
+    "approach",
+    "agent_class",
+    "guidance",
+    "role",
+    "comparator_kind",
+    "placebo_is_active",
+]
 
 
 def arm_series(
@@ -36,8 +44,12 @@ def arm_series(
     wanted = ("final",) if measure == "final" else ("change", "improvement")
     rows = o[o["domain"].isin(domains) & o["measure"].isin(wanted) & o["scale_max"].notna()]
     rows = rows.merge(ev.studies[["study_id", *STUDY_COLUMNS]], on="study_id", how="left")
-    rows = rows.merge(ev.arms[["study_id", "arm_id", "n_randomised", *ARM_COLUMNS]], on=["study_id", "arm_id"],
-                      how="left", suffixes=("", "_arm"))
+    rows = rows.merge(
+        ev.arms[["study_id", "arm_id", "n_randomised", *ARM_COLUMNS]],
+        on=["study_id", "arm_id"],
+        how="left",
+        suffixes=("", "_arm"),
+    )
     if rows.empty:
         return _empty(rows)
     if len(domains) > 1:
@@ -51,11 +63,22 @@ def arm_series(
     out["window"] = assign_windows(out["time_weeks"], windows)
     out["series_id"] = out["study_id"] + ":" + out["arm_id"] + ":" + out["domain"] + ":" + out["instrument"]
     out["outcome"] = outcome
-    return out.sort_values(["therapy", "study_id", "arm_id", "time_weeks"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["therapy", "study_id", "arm_id", "time_weeks"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _empty(rows: pd.DataFrame) -> pd.DataFrame:
-    cols = [*rows.columns, "value", "approximate", "derivation", "time_weeks", "window", "series_id", "outcome"]
+    cols = [
+        *rows.columns,
+        "value",
+        "approximate",
+        "derivation",
+        "time_weeks",
+        "window",
+        "series_id",
+        "outcome",
+    ]
     return pd.DataFrame({c: pd.Series(dtype=float if c in ("value", "time_weeks") else object) for c in cols})
 
 

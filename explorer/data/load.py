@@ -30,6 +30,8 @@ class Evidence:
     arms: pd.DataFrame
     outcomes: pd.DataFrame
     adverse_events: pd.DataFrame
+    review_estimates: pd.DataFrame
+    review_includes: pd.DataFrame
     package: Package = field(repr=False)
     version: str
     data_dir: Path
@@ -40,6 +42,8 @@ class Evidence:
             "arms": self.arms,
             "outcomes": self.outcomes,
             "adverse_events": self.adverse_events,
+            "review_estimates": self.review_estimates,
+            "review_includes": self.review_includes,
         }
 
     def __repr__(self) -> str:
@@ -68,6 +72,8 @@ def load(data_dir: str | Path | None = None) -> Evidence:
         arms=frames["arms"],
         outcomes=frames["outcomes"],
         adverse_events=frames["adverse_events"],
+        review_estimates=frames["review_estimates"],
+        review_includes=frames["review_includes"],
         package=pkg,
         version=version or pkg.version,
         data_dir=path,

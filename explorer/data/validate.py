@@ -22,7 +22,7 @@ from explorer.data.schema import SCHEMA_FILE, Field, Package, Resource, read_pac
 
 TRUE_VALUES = {"true", "True", "TRUE"}
 FALSE_VALUES = {"false", "False", "FALSE"}
-OPTIONAL_RESOURCES = {"adverse_events"}
+OPTIONAL_RESOURCES = {"adverse_events", "review_estimates", "review_includes"}
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _FRIENDLY_PATTERN = {
     "doi": "malformed DOI {v!r} (expected '10.<registrant>/<suffix>' without a resolver prefix)",
@@ -136,8 +136,12 @@ def check_keys(pkg: Package, rows: dict[str, list[Row]], problems: list[Problem]
                 if key in first:
                     desc = ", ".join(f"{k}={v}" for k, v in zip(res.primary_key, key, strict=True))
                     problems.append(
-                        Problem(row.file, row.number, res.primary_key[-1],
-                                f"duplicate key ({desc}); first used in row {first[key]}")
+                        Problem(
+                            row.file,
+                            row.number,
+                            res.primary_key[-1],
+                            f"duplicate key ({desc}); first used in row {first[key]}",
+                        )
                     )
                 else:
                     first[key] = row.number
@@ -154,7 +158,9 @@ def check_keys(pkg: Package, rows: dict[str, list[Row]], problems: list[Problem]
                     continue
                 col = fk.fields[-1]
                 desc = " / ".join(str(v) for v in key)
-                problems.append(Problem(row.file, row.number, col, f"unknown {col} {desc!r} (not in {target_file})"))
+                problems.append(
+                    Problem(row.file, row.number, col, f"unknown {col} {desc!r} (not in {target_file})")
+                )
 
 
 RuleFn = Callable[[Row, Callable[[str, str], None]], None]
@@ -173,9 +179,13 @@ def _study_rules(row: Row, report: Callable[[str, str], None]) -> None:
 def _arm_rules(row: Row, report: Callable[[str, str], None]) -> None:
     v = row.values
     if v["role"] == "comparator" and not v["comparator_kind"]:
-        report("comparator_kind", "comparator arms need a comparator_kind (placebo_sham, active or conservative)")
+        report(
+            "comparator_kind", "comparator arms need a comparator_kind (placebo_sham, active or conservative)"
+        )
     if v["role"] != "comparator" and v["comparator_kind"]:
-        report("comparator_kind", f"only comparator arms take a comparator_kind (this arm's role is {v['role']})")
+        report(
+            "comparator_kind", f"only comparator arms take a comparator_kind (this arm's role is {v['role']})"
+        )
     if v["prp_leukocytes"] and v["therapy"] != "prp":
         report("prp_leukocytes", "prp_leukocytes applies to PRP arms only")
 
@@ -191,17 +201,23 @@ def _outcome_rules(row: Row, report: Callable[[str, str], None]) -> None:
         if not v["comparator_arm_id"]:
             report("comparator_arm_id", "a mean_difference row needs the comparator arm it subtracts")
         if not v["contrast_basis"]:
-            report("contrast_basis", "a mean_difference row needs its contrast_basis (final, change or adjusted)")
+            report(
+                "contrast_basis", "a mean_difference row needs its contrast_basis (final, change or adjusted)"
+            )
     else:
         if v["comparator_arm_id"] and measure not in COUNTS:
-            report("comparator_arm_id", f"only between-group rows take a comparator arm (measure is {measure})")
+            report(
+                "comparator_arm_id", f"only between-group rows take a comparator arm (measure is {measure})"
+            )
         if v["contrast_basis"]:
             report("contrast_basis", "contrast_basis applies to mean_difference rows only")
     if v["comparator_arm_id"] and v["comparator_arm_id"] == v["arm_id"]:
         report("comparator_arm_id", "an arm cannot be compared with itself")
     if measure in COUNTS:
         if (v["events"] is None) != (v["total"] is None):
-            report("events" if v["events"] is None else "total", f"a {measure} row needs both events and total")
+            report(
+                "events" if v["events"] is None else "total", f"a {measure} row needs both events and total"
+            )
         elif v["events"] is None and v["percent"] is None:
             report("events", f"a {measure} row needs events and total (or the reported percent)")
         elif v["events"] is not None and v["events"] > v["total"]:
@@ -256,11 +272,24 @@ def _ae_rules(row: Row, report: Callable[[str, str], None]) -> None:
         report("events", f"events ({v['events']}) exceed total ({v['total']})")
 
 
+def _review_rules(row: Row, report: Callable[[str, str], None]) -> None:
+    v = row.values
+    lb, ub, est = v["ci_lb"], v["ci_ub"], v["estimate"]
+    if (lb is None) != (ub is None):
+        report("ci_ub" if ub is None else "ci_lb", "a confidence interval needs both bounds")
+    elif lb is not None and ub is not None and not lb <= est <= ub:
+        report("ci_lb", f"the confidence interval [{lb:g}, {ub:g}] does not contain its estimate {est:g}")
+    lo, hi = v["time_weeks_min"], v["time_weeks_max"]
+    if lo is not None and hi is not None and lo > hi:
+        report("time_weeks_min", f"time_weeks_min ({lo:g}) is above time_weeks_max ({hi:g})")
+
+
 RULES: dict[str, RuleFn] = {
     "studies": _study_rules,
     "arms": _arm_rules,
     "outcomes": _outcome_rules,
     "adverse_events": _ae_rules,
+    "review_estimates": _review_rules,
 }
 
 
@@ -270,6 +299,7 @@ def check_rules(rows: dict[str, list[Row]], problems: list[Problem]) -> None:
         if rule is None:
             continue
         for row in table_rows:
+
             def report(col: str, msg: str, row: Row = row) -> None:
                 problems.append(Problem(row.file, row.number, col, msg))
 
@@ -302,14 +332,20 @@ def check_package_file(data_dir: Path, pkg: Package, problems: list[Problem]) ->
         fields = [f.get("name") for f in res.get("schema", {}).get("fields", []) if isinstance(f, dict)]
         if fields != ours.field_names:
             problems.append(
-                Problem(SCHEMA_FILE, 0, str(name),
-                        "the fields differ from the explorer's schema; copy data/datapackage.json from the explorer")
+                Problem(
+                    SCHEMA_FILE,
+                    0,
+                    str(name),
+                    "the fields differ from the explorer's schema; copy data/datapackage.json from the explorer",
+                )
             )
     version = raw.get("version")
     return str(version) if version is not None else None
 
 
-def collect(data_dir: Path, pkg: Package | None = None) -> tuple[list[Problem], dict[str, list[Row]], str | None]:
+def collect(
+    data_dir: Path, pkg: Package | None = None
+) -> tuple[list[Problem], dict[str, list[Row]], str | None]:
     """Run every check; return the problems, the parsed rows and the data package's version."""
     pkg = pkg or read_package()
     problems: list[Problem] = []

@@ -53,22 +53,32 @@ def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict
             minus += [*np.where(np.isnan(lb), 0.0, y - lb).tolist(), None]
             for rec, lo, hi in zip(arm.itertuples(index=False), lb, ub, strict=True):
                 n = "–" if pd.isna(rec.n) else f"{rec.n:g}"
-                custom.append([
-                    html.escape(f"{rec.label} · {rec.arm_label}"),
-                    html.escape(f"{rec.domain.replace('_', ' ')}, {rec.instrument}; {rec.locator}"),
-                    f"{_fmt(lo)} to {_fmt(hi)}",
-                    n,
-                    html.escape(rec.derivation),
-                ])
+                custom.append(
+                    [
+                        html.escape(f"{rec.label} · {rec.arm_label}"),
+                        html.escape(f"{rec.domain.replace('_', ' ')}, {rec.instrument}; {rec.locator}"),
+                        f"{_fmt(lo)} to {_fmt(hi)}",
+                        n,
+                        html.escape(rec.derivation),
+                    ]
+                )
             custom.append(None)
-        out.append({
-            "x": xs,
-            "y": ys,
-            "error_y": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
-                        "thickness": 1, "width": 3},
-            "customdata": custom,
-            "visible": bool(xs),
-        })
+        out.append(
+            {
+                "x": xs,
+                "y": ys,
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": plus,
+                    "arrayminus": minus,
+                    "thickness": 1,
+                    "width": 3,
+                },
+                "customdata": custom,
+                "visible": bool(xs),
+            }
+        )
     return out
 
 

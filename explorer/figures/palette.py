@@ -7,20 +7,20 @@ earth tones, so that active therapies stand out and comparators recede.
 from __future__ import annotations
 
 THERAPY_COLOURS: dict[str, str] = {
-    "epidural_steroid": "#0072B2",      # blue
-    "nerve_root_block": "#56B4E9",      # sky blue
+    "epidural_steroid": "#0072B2",  # blue
+    "nerve_root_block": "#56B4E9",  # sky blue
     "facet_intraarticular": "#E69F00",  # orange
-    "medial_branch_block": "#D55E00",   # vermillion
-    "sacroiliac": "#CC79A7",            # reddish purple
-    "prp": "#009E73",                   # bluish green
-    "msc": "#882255",                   # wine (Tol)
-    "bmc": "#AA4499",                   # purple (Tol)
-    "local_anaesthetic": "#999933",     # olive (Tol)
-    "saline": "#7F7F7F",                # grey
-    "sham": "#BBBBBB",                  # light grey
+    "medial_branch_block": "#D55E00",  # vermillion
+    "sacroiliac": "#CC79A7",  # reddish purple
+    "prp": "#009E73",  # bluish green
+    "msc": "#882255",  # wine (Tol)
+    "bmc": "#AA4499",  # purple (Tol)
+    "local_anaesthetic": "#999933",  # olive (Tol)
+    "saline": "#7F7F7F",  # grey
+    "sham": "#BBBBBB",  # light grey
     "intramuscular_steroid": "#44AA99",  # teal (Tol)
-    "conservative": "#332288",          # indigo (Tol)
-    "other": "#000000",                 # black
+    "conservative": "#332288",  # indigo (Tol)
+    "other": "#000000",  # black
 }
 
 

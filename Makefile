@@ -1,0 +1,43 @@
+# Two commands for a fresh clone (Python 3.11 is the only prerequisite):
+#   make dashboard   set up a local virtual environment and serve the dashboard on 127.0.0.1:8866
+#   make test        set up and run the whole test suite (lint, unit, notebooks, browser)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8866
+export JUPYTER_PATH := $(CURDIR)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
+
+# Serving options: loopback only, tracebacks hidden, idle kernels of closed tabs culled.
+VOILA_OPTS := --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --template=explorer \
+	--show_tracebacks=False \
+	--MappingKernelManager.cull_interval=60 --MappingKernelManager.cull_idle_timeout=600 \
+	--MappingKernelManager.cull_connected=False
+
+.PHONY: setup dashboard test lint unit browser-deps bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+dashboard: setup
+	$(VENV)/bin/voila $(VOILA_OPTS) notebooks/dashboard.ipynb
+
+browser-deps:
+	@bash tools/ensure-chromium.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup browser-deps lint
+	$(PY) -m pytest
+
+bench: setup browser-deps
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Statistics for the evidence explorer: effect sizes, pooling, series and windows."""

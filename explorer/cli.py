@@ -1,0 +1,139 @@
+"""Command line: ``explorer validate | effects | pool``.
+
+A thin layer over the data and analysis layers. Exit codes: 0 success, 1 invalid data or a
+failed command, 2 usage error. Problems are printed one per line as ``FILE:ROW:COLUMN: message``;
+no traceback ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors: message and exit 2, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from explorer.data.validate import collect
+    from explorer.paths import data_dir
+
+    path = data_dir(args.data_dir or args.data)
+    problems, rows, _ = collect(path)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) found in {path}", file=sys.stderr)
+        return EXIT_INVALID
+    counts = ", ".join(f"{len(v)} {k}" for k, v in rows.items())
+    print(f"{path}: valid ({counts})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _load(args: argparse.Namespace):
+    from explorer.data import DataError, load
+
+    try:
+        return load(args.data)
+    except DataError as exc:
+        for p in exc.problems:
+            print(p)
+        print(f"{len(exc.problems)} problem(s): run 'explorer validate' for details", file=sys.stderr)
+        return None
+
+
+def _write(df, fmt: str) -> None:
+    if fmt == "csv":
+        df.to_csv(sys.stdout, index=False, float_format="%.10g")
+    elif fmt == "json":
+        sys.stdout.write(df.to_json(orient="records", double_precision=15))
+        sys.stdout.write("\n")
+    else:
+        with_pd_options = df.to_string(index=False, float_format=lambda x: f"{x:.4g}")
+        print(with_pd_options)
+
+
+def _cmd_effects(args: argparse.Namespace) -> int:
+    from explorer.analysis.effects import effects
+
+    ev = _load(args)
+    if ev is None:
+        return EXIT_INVALID
+    _write(effects(ev, outcome=args.outcome, measure=args.measure), args.format)
+    return EXIT_OK
+
+
+def _cmd_pool(args: argparse.Namespace) -> int:
+    from explorer.analysis.effects import effects, pool
+
+    ev = _load(args)
+    if ev is None:
+        return EXIT_INVALID
+    by = [c.strip() for c in args.by.split(",") if c.strip()]
+    eff = effects(ev, outcome=args.outcome, measure=args.measure)
+    try:
+        result = pool(eff, by=by, method=args.method, knha=args.knha)
+    except ValueError as exc:
+        print(f"explorer pool: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _write(result, args.format)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from explorer.analysis.harmonise import OUTCOMES
+
+    parser = _Parser(prog="explorer", description="Evidence explorer for injection therapies for back pain.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check a data directory against the schema")
+    v.add_argument("data_dir", nargs="?", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    v.add_argument("--data", help=argparse.SUPPRESS)
+    v.set_defaults(func=_cmd_validate)
+
+    common = _Parser(add_help=False)
+    common.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    common.add_argument(
+        "--outcome", default="pain", choices=list(OUTCOMES), help="outcome group (default: pain)"
+    )
+    common.add_argument(
+        "--measure",
+        default="MD",
+        choices=["MD", "SMD", "RR", "OR", "RD"],
+        help="effect measure (default: MD on the common scale)",
+    )
+    common.add_argument("--format", default="csv", choices=["csv", "json", "table"], help="output format")
+
+    e = sub.add_parser("effects", parents=[common], help="print effect sizes (yi, vi) per study contrast")
+    e.set_defaults(func=_cmd_effects)
+
+    p = sub.add_parser("pool", parents=[common], help="random-effects pooling per group")
+    p.add_argument("--by", default="therapy,window", help="grouping columns, comma separated")
+    p.add_argument("--method", default="REML", choices=["REML", "DL", "PM", "FE"], help="tau² estimator")
+    p.add_argument("--knha", action="store_true", help="Hartung-Knapp-Sidik-Jonkman adjustment")
+    p.set_defaults(func=_cmd_pool)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # never show a traceback to a user
+        print(f"explorer {args.command}: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

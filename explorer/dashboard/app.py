@@ -1,0 +1,169 @@
+"""The Voila dashboard: ipywidgets wiring over :mod:`explorer.dashboard.state`.
+
+The figure is built once with one trace per therapy; a filter change swaps the traces' arrays in
+one ``batch_update`` (no rebuild, no flicker). Every string from the data that reaches HTML is
+escaped.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+import pandas as pd
+import plotly.graph_objects as go
+
+from explorer.analysis.harmonise import OUTCOMES
+from explorer.dashboard.state import MEASURES, FilterState, Model
+from explorer.data import DataError, load
+from explorer.figures.efficacy import efficacy_over_time, efficacy_traces
+
+TITLE = "Injection therapies for back pain: evidence explorer"
+
+
+def error_panel(exc: Exception) -> w.HTML:
+    """One clear message instead of a traceback or a blank page."""
+    if isinstance(exc, DataError):
+        items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in exc.problems[:20])
+        more = len(exc.problems) - 20
+        extra = f"<p>… and {more} more.</p>" if more > 0 else ""
+        body = (
+            f"<p>The evidence could not be loaded: {len(exc.problems)} problem(s) in the data.</p>"
+            f"<ul>{items}</ul>{extra}<p>Run <code>explorer validate</code> for the full list.</p>"
+        )
+    else:
+        body = f"<p>The evidence could not be loaded: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
+    return w.HTML(f"<div class='explorer-error' role='alert'><h2>{TITLE}</h2>{body}</div>")
+
+
+def studies_table(rows: pd.DataFrame) -> str:
+    """An escaped HTML table of the matching studies: the chart's text alternative."""
+    if rows.empty:
+        return ""
+    studies = rows.drop_duplicates("study_id")[["label", "title", "design", "indication", "doi", "pmid"]]
+    body = []
+    for r in studies.itertuples(index=False):
+        link = ""
+        if isinstance(r.doi, str) and r.doi:
+            link = f"<a href='https://doi.org/{html.escape(r.doi, quote=True)}' target='_blank' rel='noopener'>DOI</a>"
+        elif isinstance(r.pmid, str) and r.pmid:
+            link = f"PMID {html.escape(r.pmid)}"
+        body.append(
+            f"<tr><td>{html.escape(r.label)}</td><td>{html.escape(r.title)}</td>"
+            f"<td>{html.escape(str(r.design))}</td><td>{html.escape(str(r.indication))}</td><td>{link}</td></tr>"
+        )
+    return (
+        "<table class='explorer-studies'><caption>Studies shown in the plot</caption>"
+        "<thead><tr><th>Study</th><th>Title</th><th>Design</th><th>Indication</th><th>Source</th></tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+class Dashboard:
+    """Widgets and wiring. ``Dashboard(model).widget`` is what the notebook displays."""
+
+    def __init__(self, model: Model, state: FilterState | None = None):
+        self.model = model
+        self.state = state or FilterState()
+        ev = model.ev
+        self.outcome = w.Dropdown(
+            options=[(v[0], k) for k, v in OUTCOMES.items()],
+            value=self.state.outcome,
+            description="Outcome",
+            layout=w.Layout(width="100%"),
+        )
+        self.measure = w.ToggleButtons(
+            options=[(v, k) for k, v in MEASURES.items()], value=self.state.measure, description="Show"
+        )
+        self.therapy = w.SelectMultiple(
+            options=model.therapy_options(),
+            value=self.state.therapies,
+            description="Therapy",
+            rows=8,
+            layout=w.Layout(width="100%"),
+        )
+        self.indication = w.SelectMultiple(
+            options=model.indication_options(),
+            value=self.state.indications,
+            description="Indication",
+            rows=6,
+            layout=w.Layout(width="100%"),
+        )
+        self.reset = w.Button(
+            description="Reset filters", icon="undo", tooltip="Show all therapies and indications"
+        )
+        self.status = w.HTML()
+        self.table = w.HTML()
+        self.therapy_codes = [code for _, code in model.therapy_options()]
+        labels = {code: label for label, code in model.therapy_options()}
+        rows = model.filtered(self.state)
+        fig = efficacy_over_time(
+            rows, therapies=self.therapy_codes, labels=labels, y_title=model.y_title(self.state)
+        )
+        self.figure = go.FigureWidget(fig)
+        self._show(rows)
+        for control in (self.outcome, self.measure, self.therapy, self.indication):
+            control.observe(self._changed, names="value")
+        self.reset.on_click(self._reset)
+        n_studies = len(ev.studies)
+        header = w.HTML(
+            f"<div class='explorer-title'>{TITLE}</div>"
+            f"<div class='explorer-muted'>Dataset version {html.escape(ev.version)} · {n_studies} publications · "
+            "every point links to its source (hover). Values are on a common scale where lower is better.</div>"
+        )
+        help_text = w.HTML(
+            "<div class='explorer-muted'>Ctrl/Cmd-click to pick several; none picked means all.</div>"
+        )
+        filters = w.VBox(
+            [self.outcome, self.measure, self.therapy, self.indication, help_text, self.reset],
+            layout=w.Layout(width="340px", min_width="280px"),
+        )
+        main = w.VBox(
+            [self.status, self.figure, self.table], layout=w.Layout(flex="1 1 auto", overflow="hidden")
+        )
+        self.widget = w.VBox([header, w.HBox([filters, main])])
+
+    def _read_state(self) -> FilterState:
+        return FilterState(
+            outcome=self.outcome.value,
+            measure=self.measure.value,
+            therapies=tuple(self.therapy.value),
+            indications=tuple(self.indication.value),
+        )
+
+    def _changed(self, _change=None) -> None:
+        self.state = self._read_state()
+        self.update()
+
+    def _reset(self, _button=None) -> None:
+        with self.therapy.hold_trait_notifications(), self.indication.hold_trait_notifications():
+            self.therapy.value = ()
+            self.indication.value = ()
+        self._changed()
+
+    def _show(self, rows: pd.DataFrame) -> None:
+        self.status.value = f"<div class='explorer-status' aria-live='polite'>{html.escape(self.model.status(self.state, rows))}</div>"
+        self.table.value = studies_table(rows)
+
+    def update(self) -> None:
+        """Recompute the filtered data and swap it into the existing traces."""
+        rows = self.model.filtered(self.state)
+        data = efficacy_traces(rows, self.therapy_codes)
+        with self.figure.batch_update():
+            for trace, d in zip(self.figure.data, data, strict=True):
+                trace.x = d["x"]
+                trace.y = d["y"]
+                trace.error_y = d["error_y"]
+                trace.customdata = d["customdata"]
+                trace.visible = d["visible"]
+            self.figure.layout.yaxis.title.text = self.model.y_title(self.state)
+        self._show(rows)
+
+
+def app(data_dir: str | None = None) -> w.Widget:
+    """Build the dashboard on the evidence (``EXPLORER_DATA`` or bundled data by default)."""
+    try:
+        model = Model(load(data_dir))
+        return Dashboard(model).widget
+    except Exception as exc:  # the page must say what is wrong, never go blank
+        return error_panel(exc)

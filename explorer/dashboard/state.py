@@ -1,0 +1,72 @@
+"""Dashboard state and derived data, without widgets (testable without a browser).
+
+state (what the user picked) -> derived data (filtered series) -> view (the widgets in app.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from explorer.analysis.harmonise import OUTCOMES, outcome_unit
+from explorer.analysis.series import arm_series, describe_span
+from explorer.data.load import Evidence
+
+MEASURES = {"final": "Value at follow-up", "change": "Change from baseline"}
+
+
+@dataclass(frozen=True)
+class FilterState:
+    outcome: str = "pain"
+    measure: str = "final"
+    therapies: tuple[str, ...] = ()  # empty = all
+    indications: tuple[str, ...] = ()  # empty = all
+
+    def with_(self, **changes) -> FilterState:
+        return replace(self, **changes)
+
+
+@dataclass
+class Model:
+    """The evidence plus cached per-outcome series; filtering is a mask on a cached frame."""
+
+    ev: Evidence
+    _cache: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+
+    def series(self, outcome: str, measure: str) -> pd.DataFrame:
+        key = (outcome, measure)
+        if key not in self._cache:
+            self._cache[key] = arm_series(self.ev, outcome=outcome, measure=measure)
+        return self._cache[key]
+
+    def therapy_options(self) -> list[tuple[str, str]]:
+        """(label, code) for therapies present in the arms table, in vocabulary order."""
+        vocab = self.ev.package.vocabulary("arms", "therapy")
+        present = set(self.ev.arms["therapy"].dropna())
+        return [(label, code) for code, label in vocab.items() if code in present]
+
+    def indication_options(self) -> list[tuple[str, str]]:
+        vocab = self.ev.package.vocabulary("studies", "indication")
+        present = set(self.ev.studies["indication"].dropna())
+        return [(label, code) for code, label in vocab.items() if code in present]
+
+    def filtered(self, state: FilterState) -> pd.DataFrame:
+        s = self.series(state.outcome, state.measure)
+        mask = pd.Series(True, index=s.index)
+        if state.therapies:
+            mask &= s["therapy"].isin(state.therapies)
+        if state.indications:
+            mask &= s["indication"].isin(state.indications)
+        return s[mask]
+
+    def y_title(self, state: FilterState) -> str:
+        label = OUTCOMES[state.outcome][0].split(",")[0]
+        unit = outcome_unit(state.outcome)
+        what = "change from baseline" if state.measure == "change" else "value"
+        return f"{label}: {what} ({unit}; lower is better)"
+
+    def status(self, state: FilterState, rows: pd.DataFrame) -> str:
+        if rows.empty:
+            return "No study arm matches this selection. Widen the filters or press Reset."
+        return f"{describe_span(rows)} match ({len(rows)} data points)."

@@ -1,0 +1,91 @@
+"""End to end: Voila serves the dashboard; headless Chromium loads it, filters, and reads the plot."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+TRACES_JS = "() => document.querySelector('.js-plotly-plot').data.map(t => [t.meta, (t.x || []).length])"
+
+
+def open_dashboard(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    external: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            external.append(r.url)
+            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
+            else None
+        ),
+    )
+    page.goto(server.url, timeout=120_000)
+    return page, external
+
+
+def test_dashboard_plots_filters_and_stays_local(browser, voila, tmp_path: Path) -> None:
+    server = voila()
+    page, external = open_dashboard(browser, server)
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
+    before = dict(page.evaluate(TRACES_JS))
+    shown = [k for k, n in before.items() if n > 0]
+    assert len(shown) >= 2, before
+    # pick one therapy in the Therapy list: the other traces must empty, in place
+    select = page.locator(".widget-select-multiple select").first
+    keep = shown[0]
+    options = select.locator("option").all_text_contents()
+    labels = page.evaluate("() => document.querySelector('.js-plotly-plot').data.map(t => t.name)")
+    metas = [m for m, _ in page.evaluate(TRACES_JS)]
+    select.select_option(label=labels[metas.index(keep)])
+    page.wait_for_function(
+        "([keep]) => document.querySelector('.js-plotly-plot').data.every(t => t.meta === keep || !(t.x||[]).length)",
+        arg=[keep],
+        timeout=30_000,
+    )
+    after = dict(page.evaluate(TRACES_JS))
+    assert after[keep] == before[keep]
+    assert sum(after.values()) < sum(before.values())
+    assert "match" in page.locator(".explorer-status").inner_text()
+    assert options  # the therapy list is populated from the data
+    page.screenshot(path=str(tmp_path / "dashboard.png"))
+    assert external == [], external
+    page.close(run_before_unload=True)
+
+
+def test_html_in_titles_shows_as_text(browser, voila, data_copy: Path) -> None:
+    path = data_copy / "studies.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        r = csv.DictReader(fh)
+        header, recs = r.fieldnames, list(r)
+    payload = "<img src=x onerror=\"document.title='pwned'\"><b>Bold</b>"
+    for rec in recs:
+        rec["title"] = payload
+        rec["label"] = "<i>Lbl</i> " + rec["label"]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(recs)
+    server = voila(data_copy)
+    page, _ = open_dashboard(browser, server)
+    page.wait_for_selector(".explorer-studies", timeout=120_000)
+    table_text = page.locator(".explorer-studies").inner_text()
+    assert "<b>Bold</b>" in table_text  # shown literally, not rendered
+    assert page.locator(".explorer-studies b").count() == 0
+    assert page.locator(".explorer-studies img").count() == 0
+    assert page.title() != "pwned"
+    page.close(run_before_unload=True)
+
+
+def test_broken_data_shows_clear_message(browser, voila, data_copy: Path) -> None:
+    (data_copy / "outcomes.csv").write_text("outcome_id,study_id\nx,y\n", encoding="utf-8")
+    server = voila(data_copy)
+    page, _ = open_dashboard(browser, server)
+    page.wait_for_selector(".explorer-error", timeout=120_000)
+    text = page.locator(".explorer-error").inner_text()
+    assert "could not be loaded" in text and "outcomes.csv:1:" in text
+    assert "Traceback" not in page.content()
+    page.close(run_before_unload=True)
