@@ -12,9 +12,11 @@
 #
 # Settings (also recorded per row in the `control` column of the outputs):
 #   REML : control = list(threshold = 1e-12, tol = 1e-13, maxiter = 10000).
-#          If Fisher scoring cannot reach an absolute change of 1e-12 (it cannot
-#          when tau^2 is ~1e5, below double precision), the fit is repeated with
-#          threshold = 1e-12 * max(1, var(yi)) and that value is recorded.
+#          If Fisher scoring does not converge, the fit is repeated with
+#          threshold = 1e-12 * max(1, var(yi)) (an absolute 1e-12 is below double
+#          precision when tau^2 is ~1e5), then additionally stepadj = 0.5, then 0.25
+#          (metafor's documented remedy for a cycling Fisher scoring); the settings
+#          that succeeded are recorded.
 #   PM   : control = list(tol = 1e-13, maxiter = 10000)
 #   FE/DL: no iteration, default control.
 #   escalc: metafor defaults (add = 1/2, to = "only0", drop00 = FALSE,
@@ -85,9 +87,15 @@ fit_rma <- function(yi, vi, method, knha, mods = NULL, level = 95) {
     tryCatch(suppressWarnings(do.call(rma.uni, args)), error = function(e) e)
   }
   res <- call_it(ctrl)
-  if (inherits(res, "error") && method == "REML" &&
-      grepl("did not converge", conditionMessage(res))) {
-    ctrl$threshold <- 1e-12 * max(1, var(yi))
+  # REML remedies, in order, only when Fisher scoring does not converge: a threshold relative
+  # to the scale of yi (an absolute 1e-12 is below double precision when tau^2 ~ 1e5), then
+  # metafor's documented smaller step (stepadj = 0.5, 0.25).
+  remedies <- list(list(threshold = 1e-12 * max(1, var(yi))), list(stepadj = 0.5),
+                   list(stepadj = 0.25))
+  for (remedy in remedies) {
+    if (!(inherits(res, "error") && method == "REML" &&
+          grepl("did not converge", conditionMessage(res)))) break
+    ctrl <- modifyList(ctrl, remedy)
     res <- call_it(ctrl)
   }
   list(res = res, control = control_label(ctrl))
@@ -191,12 +199,14 @@ write_fixture(conv, "conversions.csv")
 # ----------------------------------------------------------- pooling sets ----
 
 datasets <- list()
-add_set <- function(name, yi, vi) {
-  datasets[[name]] <<- data.frame(dataset = name, study = seq_along(yi), yi = yi, vi = vi)
+# `subgroup` is only filled for dat.bcg (its allocation method), for the subgroup tests.
+add_set <- function(name, yi, vi, subgroup = NA_character_) {
+  datasets[[name]] <<- data.frame(dataset = name, study = seq_along(yi), yi = yi, vi = vi,
+                                  subgroup = subgroup)
 }
 for (measure in c("RR", "OR", "RD")) {
   es <- escalc(measure, ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
-  add_set(paste0("bcg_", tolower(measure)), c(es$yi), c(es$vi))
+  add_set(paste0("bcg_", tolower(measure)), c(es$yi), c(es$vi), as.character(dat.bcg$alloc))
 }
 for (measure in c("MD", "SMD")) {
   es <- escalc(measure, m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i,
@@ -212,6 +222,26 @@ add_set("k2", c(0.1, 0.9), c(0.04, 0.06))
 # One zero sampling variance: metafor refuses FE/DL/PM, REML gives tau^2 > 0.
 add_set("zero_var", c(0.1, 0.5, -0.3, 0.8, 0.2), c(0.02, 0, 0.03, 0.05, 0.01))
 add_set("huge_het", c(-120, 35, 410, 980, 15, -60), c(0.5, 1.2, 0.8, 2, 0.3, 1))
+
+# Two groups of the benchmark data (bench/bench_pooling.py) that exercise REML's failure modes:
+#   reml_cycle  : plain Fisher scoring cycles forever (metafor: "did not converge");
+#                 metafor's documented remedy stepadj = 0.5 converges (see fit_rma()).
+#   reml_bimodal: Fisher scoring stops at a local maximum (tau^2 ~ 0.109) whose restricted
+#                 likelihood is below that at tau^2 = 0; metafor's ll0check sets tau^2 = 0.
+add_set("reml_cycle",
+        c(0.75581780438975377, 0.73916779512818576, 1.0136753138871113, 0.60350674703359852,
+        0.66599427859499372, 0.79901371869926574, 0.97543878096690084,
+        -0.031705684209827667, 0.43218459369781653, 0.71278187981599983),
+        c(0.3193156632994763, 0.11697387555322766, 0.017222485980549897, 0.31110127975906393,
+        0.077158304084533183, 0.11428093176039597, 0.14911141209408113,
+        0.47516482921581454, 0.35308919795824495, 0.054930363287332973))
+add_set("reml_bimodal",
+        c(1.8043749487904923, 1.7059436515415172, 1.6338383610954184, 1.3709343849840634,
+        1.928988615506213, 1.6439938870705344, 2.9950681203732801, 0.81860935569524873,
+        0.73190771584281977, 3.4328331520187176),
+        c(0.072085353472019234, 0.032021146641572205, 0.27807053110775648, 0.31061140329442655,
+        0.094361161487028292, 0.08069166961710908, 0.36936759889355542,
+        0.27533969126564373, 0.25623448848188357, 0.42194952218234927))
 
 set.seed(20240611)
 rand_k <- c(2, 30, sample(2:30, 28, replace = TRUE))
@@ -274,7 +304,7 @@ write_fixture(do.call(rbind, reg_rows), "regtest.csv")
 #   separate: one rma() per subgroup (own tau^2), then the Cochrane/RevMan Q test
 #             = QE of rma(estimates, sei = se, method = "FE").
 #   common  : rma(yi, vi, mods = ~ factor(alloc)) with one tau^2; omnibus QM test.
-alloc <- as.character(dat.bcg$alloc)
+alloc <- bcg_rr$subgroup
 groups <- sort(unique(alloc))
 sub_rows <- list()
 for (method in METHODS) {

@@ -89,8 +89,14 @@ def _parse_cell(f: Field, text: str) -> tuple[object, str | None]:
     return value, None
 
 
-def check_table(res: Resource, table: RawTable, problems: list[Problem]) -> list[Row]:
-    """Cell-level checks; returns the rows whose every cell parsed (for the later passes)."""
+def check_table(
+    res: Resource, table: RawTable, problems: list[Problem], seen_rows: list[Row] | None = None
+) -> list[Row]:
+    """Cell-level checks; returns the rows whose every cell parsed (for the later passes).
+
+    ``seen_rows`` (optional) receives every well-shaped row, valid or not, with its raw strings:
+    foreign keys pointing at a row that has some other problem are then not reported twice.
+    """
     names = res.field_names
     header = table.header
     seen: set[str] = set()
@@ -123,11 +129,19 @@ def check_table(res: Resource, table: RawTable, problems: list[Problem]) -> list
             values[col] = value
         if ok:
             rows.append(Row(table.file, number, values))
+        if seen_rows is not None:
+            seen_rows.append(Row(table.file, number, dict(zip(header, record, strict=True))))
     return rows
 
 
-def check_keys(pkg: Package, rows: dict[str, list[Row]], problems: list[Problem]) -> None:
-    """Primary-key uniqueness and foreign-key resolution."""
+def check_keys(
+    pkg: Package,
+    rows: dict[str, list[Row]],
+    problems: list[Problem],
+    seen: dict[str, list[Row]] | None = None,
+) -> None:
+    """Primary-key uniqueness and foreign-key resolution (targets: every well-shaped row)."""
+    seen = seen or rows
     for res in pkg.resources:
         if res.primary_key and res.name in rows:
             first: dict[tuple, int] = {}
@@ -151,6 +165,7 @@ def check_keys(pkg: Package, rows: dict[str, list[Row]], problems: list[Problem]
             if res.name not in rows or target not in rows:
                 continue
             known = {tuple(r.values[f] for f in fk.reference_fields) for r in rows[target]}
+            known |= {tuple(r.values.get(f) for f in fk.reference_fields) for r in seen.get(target, [])}
             target_file = pkg.resource(target).path
             for row in rows[res.name]:
                 key = tuple(row.values[f] for f in fk.fields)
@@ -355,13 +370,13 @@ def collect(
         return [Problem(str(data_dir), 0, "", "is not a directory")], {}, None
     version = check_package_file(data_dir, pkg, problems)
     rows: dict[str, list[Row]] = {}
+    seen: dict[str, list[Row]] = {}
     for res in pkg.resources:
         table = read_csv(data_dir / res.path, problems, required=res.name not in OPTIONAL_RESOURCES)
-        if table is None:
-            rows[res.name] = []
-            continue
-        rows[res.name] = check_table(res, table, problems)
-    check_keys(pkg, rows, problems)
+        rows[res.name], seen[res.name] = [], []
+        if table is not None:
+            rows[res.name] = check_table(res, table, problems, seen[res.name])
+    check_keys(pkg, rows, problems, seen)
     check_rules(rows, problems)
     problems.sort(key=lambda p: (_file_order(pkg, p.file), p.row, p.column, p.message))
     return problems, rows, version

@@ -1,0 +1,68 @@
+"""Build small, valid data packages in a temporary folder, with defaults for every field."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+from explorer.data.schema import read_package
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STUDY = dict(
+    label="Test 2020",
+    title="A test trial",
+    authors="A. Author",
+    journal="J Test",
+    year="2020",
+    doi="10.1000/test",
+    design="rct",
+    blinding="double",
+    indication="radiculopathy",
+    risk_of_bias="not_assessed",
+    source_locator="abstract",
+)
+ARM = dict(
+    arm_label="Arm",
+    therapy="epidural_steroid",
+    approach="transforaminal",
+    agent_class="corticosteroid",
+    guidance="fluoroscopy",
+    role="intervention",
+    source_locator="abstract",
+)
+OUTCOME = dict(
+    domain="pain_leg",
+    instrument="nrs",
+    scale_min="0",
+    scale_max="10",
+    higher_is_better="false",
+    time_value="6",
+    time_unit="week",
+    measure="final",
+    value_source="text",
+    locator="abstract",
+)
+
+
+def make_package(
+    dest: Path,
+    studies: list[dict],
+    arms: list[dict],
+    outcomes: list[dict],
+    adverse_events: list[dict] | None = None,
+) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    pkg = read_package()
+    shutil.copy(ROOT / "data" / "datapackage.json", dest / "datapackage.json")
+    defaults = {"studies": STUDY, "arms": ARM, "outcomes": OUTCOME, "adverse_events": {}}
+    tables = {"studies": studies, "arms": arms, "outcomes": outcomes, "adverse_events": adverse_events or []}
+    for name, rows in tables.items():
+        res = pkg.resource(name)
+        with open(dest / res.path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=res.field_names, lineterminator="\n")
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: str(v) for k, v in {**defaults[name], **r}.items()})
+    return dest

@@ -1,0 +1,321 @@
+"""Pooling against metafor::rma.uni() output (tests/fixtures/metafor, tools/metafor_fixtures.R)."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from explorer.analysis import pooling
+from explorer.analysis.effect_sizes import level_to_alpha
+
+FIXTURES = Path(__file__).parent / "fixtures" / "metafor"
+TOL = {"rtol": 1e-6, "atol": 1e-6}
+RE_METHODS = ("DL", "REML", "PM")
+ALL_METHODS = ("FE", *RE_METHODS)
+#: our key -> metafor fixture column
+COLUMNS = {
+    "k": "k", "estimate": "estimate", "se": "se", "zval": "zval", "pval": "pval",
+    "ci_lb": "ci_lb", "ci_ub": "ci_ub", "ddf": "ddf", "tau2": "tau2", "tau2_se": "se_tau2",
+    "I2": "I2", "H2": "H2", "Q": "QE", "Q_p": "QEp", "pi_lb": "pi_lb", "pi_ub": "pi_ub",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def inputs() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "pool_inputs.csv")
+
+
+@pytest.fixture(scope="module")
+def results() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "pool_results.csv")
+
+
+def _quiet_pool(*args, **kwargs) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return pooling.pool_arrays(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- metafor fixtures
+
+
+def test_fixture_covers_the_brief(inputs: pd.DataFrame, results: pd.DataFrame) -> None:
+    sets = set(inputs.dataset)
+    assert {"bcg_rr", "bcg_or", "bcg_rd", "normand_md", "normand_smd", "homogeneous", "k1", "k2"} <= sets
+    assert {"zero_var", "huge_het", "identical"} <= sets
+    sizes = inputs.groupby("dataset").size()
+    rand = sizes[sizes.index.str.startswith("rand")]
+    assert len(rand) == 30 and rand.min() == 2 and rand.max() == 30
+    assert len(results) == len(sets) * 4 * 2
+
+
+@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_all_datasets_match_metafor_in_one_call(
+    inputs: pd.DataFrame, results: pd.DataFrame, method: str, knha: bool
+) -> None:
+    codes, names = pd.factorize(inputs.dataset)
+    # metafor refuses FE/DL/PM with a zero variance: we warn and return NaN for that group only
+    with _runtime_warning(expected=method != "REML"):
+        res = pooling.pool_arrays(inputs.yi, inputs.vi, codes, method=method, knha=knha)
+    ref = results[(results.method == method) & (results.knha == knha)].set_index("dataset").loc[names]
+    for ours, theirs in COLUMNS.items():
+        assert_allclose(res[ours], ref[theirs].to_numpy(dtype=float), **TOL, err_msg=ours)
+    # where metafor refused to fit, we return NaN (and only there)
+    refused = ref.error.fillna("").to_numpy() != ""
+    assert np.array_equal(np.isnan(res["estimate"]), refused)
+    assert refused.any() == (method != "REML")
+
+
+@contextlib.contextmanager
+def _runtime_warning(expected: bool) -> Iterator[None]:
+    if expected:
+        with pytest.warns(RuntimeWarning, match="zero sampling variance"):
+            yield
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            yield
+
+
+def test_known_bcg_values(inputs: pd.DataFrame) -> None:
+    # Published metafor output for dat.bcg (log RR, REML): tau^2 = 0.3132, estimate = -0.7145
+    d = inputs[inputs.dataset == "bcg_rr"]
+    res = pooling.pool_arrays(d.yi, d.vi, method="REML")
+    assert res["tau2"][0] == pytest.approx(0.3132, abs=5e-5)
+    assert res["estimate"][0] == pytest.approx(-0.7145, abs=5e-5)
+    assert res["I2"][0] == pytest.approx(92.22, abs=5e-3)
+
+
+def test_edge_cases_behave_like_metafor(inputs: pd.DataFrame) -> None:
+    def pool(name: str, **kw) -> dict:
+        d = inputs[inputs.dataset == name]
+        return pooling.pool_arrays(d.yi, d.vi, **kw)
+
+    for method in ALL_METHODS:
+        one = pool("k1", method=method, knha=True)
+        assert one["tau2"][0] == 0 and one["Q"][0] == 0 and one["Q_p"][0] == 1
+        assert one["I2"][0] == 0 and one["H2"][0] == 1 and np.isnan(one["ddf"][0])  # z test at k = 1
+        homog = pool("homogeneous", method=method)
+        assert homog["tau2"][0] == 0
+    same = pool("identical", method="DL", knha=True)
+    assert same["se"][0] == 0 and np.isinf(same["zval"][0])  # RSS = 0 -> KnHa factor 0, untruncated
+    zero = pool("zero_var", method="REML")
+    assert zero["tau2"][0] > 0 and np.isnan(zero["Q"][0]) and np.isnan(zero["I2"][0])
+
+
+# --------------------------------------------------------------------------- leave1out, regtest, subgroups
+
+
+@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_leave_one_out_matches_metafor(inputs: pd.DataFrame, method: str, knha: bool) -> None:
+    ref = pd.read_csv(FIXTURES / "leave1out.csv")
+    ref = ref[(ref.method == method) & (ref.knha == knha)].sort_values("left_out")
+    d = inputs[inputs.dataset == "bcg_rr"]
+    res = pooling.leave_one_out(d.yi, d.vi, method=method, knha=knha)
+    pairs = {"estimate": "estimate", "se": "se", "zval": "zval", "pval": "pval", "ci_lb": "ci_lb",
+             "ci_ub": "ci_ub", "Q": "Q", "Q_p": "Qp", "tau2": "tau2", "I2": "I2", "H2": "H2"}  # fmt: skip
+    for ours, theirs in pairs.items():
+        assert_allclose(res[ours], ref[theirs].to_numpy(dtype=float), **TOL, err_msg=ours)
+
+
+def test_leave_one_out_keeps_input_alignment() -> None:
+    res = pooling.leave_one_out([0.1, np.nan, 0.5, 0.3], [0.01, 0.02, 0.03, 0.02], method="DL")
+    assert np.isnan(res["estimate"][1]) and res["k"][1] == 0
+    assert list(res["k"][[0, 2, 3]]) == [2, 2, 2]
+    with pytest.raises(ValueError, match="at least 2"):
+        pooling.leave_one_out([0.1], [0.01])
+
+
+@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_egger_matches_metafor_regtest(inputs: pd.DataFrame, method: str, knha: bool) -> None:
+    ref = pd.read_csv(FIXTURES / "regtest.csv")
+    ref = ref[(ref.method == method) & (ref.knha == knha)].iloc[0]
+    d = inputs[inputs.dataset == "bcg_rr"]
+    res = pooling.egger_test(d.yi, d.vi, method=method, knha=knha)
+    for key in ("zval", "pval", "ddf", "limit_estimate", "limit_ci_lb", "limit_ci_ub", "tau2", "slope"):
+        assert_allclose(res[key], float(ref[key]), **TOL, err_msg=key)
+
+
+@pytest.mark.parametrize("approach", ["separate", "common"])
+@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_subgroup_test_matches_metafor(inputs: pd.DataFrame, method: str, knha: bool, approach: str) -> None:
+    ref = pd.read_csv(FIXTURES / "subgroup.csv")
+    ref = ref[(ref.method == method) & (ref.knha == knha) & (ref.approach == approach)].iloc[0]
+    d = inputs[inputs.dataset == "bcg_rr"]
+    res = pooling.subgroup_test(d.yi, d.vi, d.subgroup, method=method, knha=knha, tau2=approach)
+    assert_allclose(res["Q"], float(ref.Q), **TOL)
+    assert_allclose(res["df"], float(ref.df), **TOL)
+    assert_allclose(res["pval"], float(ref.pval), **TOL)
+    assert_allclose(res["tau2"], float(ref.tau2), **TOL)
+
+
+# --------------------------------------------------------------------------- vectorised == per group
+
+
+def _split(inputs: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    codes, names = pd.factorize(inputs.dataset)
+    return codes, names
+
+
+@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_vectorised_equals_per_group(inputs: pd.DataFrame, method: str, knha: bool) -> None:
+    codes, names = _split(inputs)
+    together = _quiet_pool(inputs.yi, inputs.vi, codes, method=method, knha=knha)
+    for g, name in enumerate(names):
+        d = inputs[inputs.dataset == name]
+        alone = _quiet_pool(d.yi, d.vi, method=method, knha=knha)
+        for key in pooling.POOL_KEYS:
+            assert_allclose(together[key][g], alone[key][0], rtol=1e-12, atol=1e-12, err_msg=f"{name} {key}")
+
+
+@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_vectorised_equals_dense_matrix_fit(inputs: pd.DataFrame, method: str, knha: bool) -> None:
+    """The bincount formulas against metafor's matrix algebra, written independently."""
+    codes, names = _split(inputs)
+    together = _quiet_pool(inputs.yi, inputs.vi, codes, method=method, knha=knha)
+    for g, name in enumerate(names):
+        d = inputs[inputs.dataset == name]
+        if len(d) < 2 or (d.vi <= 0).any():
+            continue
+        y, v = d.yi.to_numpy(), d.vi.to_numpy()
+        fit = pooling._meta_regression(y, v, np.ones((len(y), 1)), method, knha, level_to_alpha(95))
+        assert_allclose(together["estimate"][g], fit["beta"][0], **TOL, err_msg=name)
+        assert_allclose(together["se"][g], fit["se"][0], **TOL, err_msg=name)
+        assert_allclose(together["tau2"][g], fit["tau2"], **TOL, err_msg=name)
+        assert_allclose(together["Q"][g], fit["QE"], **TOL, err_msg=name)
+
+
+# --------------------------------------------------------------------------- pool_frame
+
+
+def test_pool_frame_is_tidy_and_matches_arrays(inputs: pd.DataFrame) -> None:
+    df = inputs.assign(family=inputs.dataset.str.replace(r"\d+$", "", regex=True))
+    with pytest.warns(RuntimeWarning, match="zero sampling variance"):
+        out = pooling.pool_frame(df, by=["family", "dataset"], method="DL")
+    assert list(out.columns[:2]) == ["family", "dataset"]
+    assert set(pooling.POOL_KEYS) <= set(out.columns)
+    assert out[["family", "dataset"]].equals(
+        out[["family", "dataset"]].sort_values(["family", "dataset"]).reset_index(drop=True)
+    )
+    assert len(out) == inputs.dataset.nunique()
+    for row in out.itertuples():
+        d = inputs[inputs.dataset == row.dataset]
+        one = _quiet_pool(d.yi, d.vi, method="DL")
+        assert_allclose(row.estimate, one["estimate"][0], **TOL)
+        assert row.k == len(d)
+
+
+def test_pool_frame_without_groups_and_with_missing_keys() -> None:
+    df = pd.DataFrame(
+        {"g": ["a", "a", None, "b"], "yi": [0.1, 0.3, 9.0, 0.2], "vi": [0.01, 0.02, 0.01, 0.05]}
+    )
+    whole = pooling.pool_frame(df, method="FE")
+    assert len(whole) == 1 and whole.k.iloc[0] == 4
+    by_g = pooling.pool_frame(df, by="g", method="FE")
+    assert by_g.g.tolist() == ["a", "b"] and by_g.k.tolist() == [2, 1]
+    kept = pooling.pool_frame(df, by="g", method="FE", dropna=False)
+    assert len(kept) == 3
+    empty = pooling.pool_frame(df.iloc[:0], by="g")
+    assert len(empty) == 0 and "estimate" in empty.columns
+
+
+# --------------------------------------------------------------------------- input handling
+
+
+def test_missing_rows_are_dropped_and_empty_groups_are_nan() -> None:
+    res = pooling.pool_arrays([0.1, np.nan, 0.3], [0.01, 0.02, np.inf], [0, 0, 0], n_groups=2)
+    assert list(res["k"]) == [1, 0]
+    assert res["estimate"][0] == pytest.approx(0.1)
+    assert np.isnan(res["estimate"][1])
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="method"):
+        pooling.pool_arrays([0.1], [0.1], method="HS")
+    with pytest.raises(TypeError, match="integer codes"):
+        pooling.pool_arrays([0.1], [0.1], [0.5])
+    with pytest.raises(ValueError, match="same length"):
+        pooling.pool_arrays([0.1, 0.2], [0.1])
+    with pytest.raises(ValueError, match="n_groups"):
+        pooling.pool_arrays([0.1, 0.2], [0.1, 0.1], [0, 3], n_groups=2)
+    with pytest.raises(ValueError, match="at least 3"):
+        pooling.egger_test([0.1, 0.2], [0.1, 0.1])
+
+
+def test_level_is_respected() -> None:
+    y, v = [0.1, 0.5, 0.3, -0.2], [0.02, 0.03, 0.01, 0.04]
+    r95 = pooling.pool_arrays(y, v, method="DL")
+    r90 = pooling.pool_arrays(y, v, method="DL", level=0.90)
+    assert r90["ci_ub"][0] - r90["ci_lb"][0] < r95["ci_ub"][0] - r95["ci_lb"][0]
+    assert r90["estimate"][0] == r95["estimate"][0]
+
+
+# --------------------------------------------------------------------------- properties
+
+
+def _meta_analyses(min_k: int = 1, max_k: int = 12):
+    study = st.tuples(st.floats(-3, 3), st.floats(1e-3, 2.0))
+    return st.lists(st.lists(study, min_size=min_k, max_size=max_k), min_size=1, max_size=8)
+
+
+def _flatten(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = np.array([s[0] for g in groups for s in g])
+    v = np.array([s[1] for g in groups for s in g])
+    codes = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    return y, v, codes
+
+
+@settings(max_examples=60, deadline=None)
+@given(_meta_analyses(), st.sampled_from(ALL_METHODS), st.booleans())
+def test_tau2_never_negative_and_vectorised_equals_per_group(groups, method: str, knha: bool) -> None:
+    y, v, codes = _flatten(groups)
+    together = _quiet_pool(y, v, codes, method=method, knha=knha)
+    assert np.all(together["tau2"] >= 0)
+    assert np.all(together["I2"] >= 0) and np.all(together["I2"] <= 100)
+    for g in range(len(groups)):
+        alone = _quiet_pool(y[codes == g], v[codes == g], method=method, knha=knha)
+        for key in ("estimate", "se", "tau2", "Q", "I2", "pi_lb"):
+            assert_allclose(together[key][g], alone[key][0], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-1, 1), st.floats(1e-3, 2.0)), min_size=2, max_size=25),
+    st.floats(-5, 5),
+)
+def test_dl_and_pm_are_zero_when_q_below_df(studies, mu: float) -> None:
+    # |y - mu| <= 0.5 sd for every study, so Q <= k/4 < k - 1 for k >= 2
+    z = np.array([s[0] for s in studies])
+    v = np.array([s[1] for s in studies])
+    y = mu + 0.5 * z * np.sqrt(v)
+    for method in ("DL", "PM"):
+        res = pooling.pool_arrays(y, v, method=method)
+        assert res["Q"][0] < len(y) - 1
+        assert res["tau2"][0] == 0.0
+        assert res["I2"][0] == 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(_meta_analyses(min_k=2, max_k=10))
+def test_knha_se_not_truncated_and_pm_factor_is_one(groups) -> None:
+    # Under PM, RSS/(k-1) = 1 exactly when tau^2 > 0: the KnHa SE equals the z-test SE.
+    y, v, codes = _flatten(groups)
+    z = _quiet_pool(y, v, codes, method="PM")
+    t = _quiet_pool(y, v, codes, method="PM", knha=True)
+    pos = z["tau2"] > 1e-8
+    assert_allclose(t["se"][pos], z["se"][pos], rtol=1e-8)
