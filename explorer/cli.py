@@ -86,6 +86,19 @@ def _cmd_pool(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_dictionary(args: argparse.Namespace) -> int:
+    from explorer.data.dictionary import render
+
+    text = render()
+    if args.output:
+        from explorer.data.atomic import write_text_atomic
+
+        write_text_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from explorer.analysis.harmonise import OUTCOMES
 
@@ -96,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("data_dir", nargs="?", help="data directory (default: $EXPLORER_DATA or the bundled data)")
     v.add_argument("--data", help=argparse.SUPPRESS)
     v.set_defaults(func=_cmd_validate)
+
+    d = sub.add_parser("dictionary", help="print the data dictionary generated from the schema (Markdown)")
+    d.add_argument("--output", help="write to this file instead of standard output (atomically)")
+    d.set_defaults(func=_cmd_dictionary)
 
     common = _Parser(add_help=False)
     common.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")

@@ -1,0 +1,19 @@
+"""The data dictionary in docs/ is generated from the schema and must not be stale."""
+
+from explorer.data.dictionary import render
+
+from .conftest import ROOT
+
+
+def test_data_dictionary_is_current() -> None:
+    current = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
+    assert current == render(), "docs/data.md is stale: run `explorer dictionary --output docs/data.md`"
+
+
+def test_dictionary_lists_every_field() -> None:
+    from explorer.data.schema import read_package
+
+    text = render()
+    for res in read_package().resources:
+        for f in res.fields:
+            assert f"| `{f.name}` |" in text
