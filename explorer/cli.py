@@ -1,4 +1,4 @@
-"""Command line: ``explorer validate | effects | pool``.
+"""Command line: ``explorer validate | effects | pool | cite | dictionary``.
 
 A thin layer over the data and analysis layers. Exit codes: 0 success, 1 invalid data or a
 failed command, 2 usage error. Problems are printed one per line as ``FILE:ROW:COLUMN: message``;
@@ -99,6 +99,29 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_cite(args: argparse.Namespace) -> int:
+    from explorer.data.cite import bibtex, ris
+
+    ev = _load(args)
+    if ev is None:
+        return EXIT_INVALID
+    studies = ev.studies
+    for column, values in (
+        ("study_id", args.study),
+        ("design", args.design),
+        ("indication", args.indication),
+    ):
+        if values:
+            wanted = {v.strip() for v in values.split(",") if v.strip()}
+            studies = studies[studies[column].isin(wanted)]
+    if args.therapy:
+        wanted = {v.strip() for v in args.therapy.split(",")}
+        ids = set(ev.arms.loc[ev.arms["therapy"].isin(wanted), "study_id"])
+        studies = studies[studies["study_id"].isin(ids)]
+    sys.stdout.write(bibtex(studies) if args.format == "bibtex" else ris(studies))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from explorer.analysis.harmonise import OUTCOMES
 
@@ -113,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("dictionary", help="print the data dictionary generated from the schema (Markdown)")
     d.add_argument("--output", help="write to this file instead of standard output (atomically)")
     d.set_defaults(func=_cmd_dictionary)
+
+    c = sub.add_parser("cite", help="citations of all (or the filtered) studies as BibTeX or RIS")
+    c.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    c.add_argument("--format", default="bibtex", choices=["bibtex", "ris"])
+    c.add_argument("--study", help="study ids, comma separated")
+    c.add_argument("--therapy", help="therapy codes, comma separated (studies with an arm of that therapy)")
+    c.add_argument("--design", help="designs, comma separated")
+    c.add_argument("--indication", help="indications, comma separated")
+    c.set_defaults(func=_cmd_cite)
 
     common = _Parser(add_help=False)
     common.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")

@@ -77,7 +77,7 @@ _REML_THRESHOLD = 1e-12  # relative (to max(1, tau2)) change in tau^2 that ends 
 _LL0_TOL = _EPS**0.25  # metafor's default control$tol for its "stuck at a local maximum" check
 _PM_TOL = 1e-13  # relative tolerance of the Paule-Mandel root
 _MAXITER = 10_000
-_FISHER_PLAIN_ITER = 500  # plain Fisher steps before metafor's stepadj remedy is applied
+_FISHER_PLAIN_ITER = 100  # plain Fisher steps (metafor's default maxiter) before the stepadj remedy
 
 
 # --------------------------------------------------------------------------- helpers
@@ -102,6 +102,27 @@ class _Sums:
 
     def subset(self, rows: NDArray[np.bool_]) -> _Sums:
         return _Sums(self.codes[rows], self.n)
+
+
+class _InPlay:
+    """Rows of the groups still iterating, with their group codes compacted to ``0 .. A-1``.
+
+    Iterative estimators settle most groups in a few steps; working only on the unfinished ones
+    keeps a long tail (a few slow groups) from costing a pass over every row and group per step.
+    ``active`` may only lose groups between calls to :meth:`step`.
+    """
+
+    def __init__(self, s: _Sums, y: FloatArray, v: FloatArray) -> None:
+        self.codes, self.y, self.v, self.n = s.codes, y, v, s.n
+
+    def step(self, active: NDArray[np.bool_]) -> tuple[NDArray[np.intp], _Sums, FloatArray, FloatArray]:
+        keep = active[self.codes]
+        if not keep.all():
+            self.codes, self.y, self.v = self.codes[keep], self.y[keep], self.v[keep]
+        idx = np.flatnonzero(active)
+        remap = np.zeros(self.n, dtype=np.intp)
+        remap[idx] = np.arange(idx.size)
+        return idx, _Sums(remap[self.codes], idx.size), self.y, self.v
 
 
 def _weighted_fit(s: _Sums, y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -173,17 +194,19 @@ def _fisher_scoring(
     ``failed`` is updated in place for groups whose weights become infinite (a zero sampling
     variance meeting tau^2 = 0: metafor's "Division by zero" error).
     """
-    tau2 = tau2.copy()
+    tau2, active = tau2.copy(), active.copy()
+    play = _InPlay(s, y, v)
     for _ in range(maxiter):
         if not active.any():
             break
-        rows = active[s.codes]
-        sa, ya, va = s.subset(rows), y[rows], v[rows]
-        denom = va + tau2[sa.codes]
+        idx, sa, ya, va = play.step(active)
+        t = tau2[idx]
+        denom = va + t[sa.codes]
         zero = denom <= 0
         if zero.any():
-            failed[np.unique(sa.codes[zero])] = True
-            active &= ~failed
+            bad = idx[np.unique(sa.codes[zero])]
+            failed[bad] = True
+            active[bad] = False
             continue
         w = 1 / denom
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -192,12 +215,10 @@ def _fisher_scoring(
             tr_p = sw - sw2 / sw
             tr_pp = sw2 - 2 * sw3 / sw + (sw2 / sw) ** 2
             adj = stepadj * (sa(w**2 * r**2) - tr_p) / tr_pp
-        adj = np.where(active & np.isfinite(adj), adj, 0.0)
-        adj = _halve_into_domain(tau2, adj)
-        new = tau2 + adj
-        done = np.abs(new - tau2) <= _REML_THRESHOLD * np.maximum(1.0, tau2)
-        tau2 = np.where(active, new, tau2)
-        active = active & ~done
+        adj = _halve_into_domain(t, np.where(np.isfinite(adj), adj, 0.0))
+        new = t + adj
+        tau2[idx] = new
+        active[idx[np.abs(new - t) <= _REML_THRESHOLD * np.maximum(1.0, t)]] = False
     return tau2, active
 
 
@@ -266,25 +287,26 @@ def _tau2_pm(
     active = (k >= 2) & allpos & (q_fe >= target)
     lo = np.zeros_like(tau2)
     hi = np.full_like(tau2, np.inf)
+    play = _InPlay(s, y, v)
     for _ in range(_MAXITER):
         if not active.any():
             break
-        rows = active[s.codes]
-        sa, ya, va = s.subset(rows), y[rows], v[rows]
-        w = 1 / (va + tau2[sa.codes])
+        idx, sa, ya, va = play.step(active)
+        t = tau2[idx]
+        w = 1 / (va + t[sa.codes])
         with np.errstate(divide="ignore", invalid="ignore"):
             _, _, r = _weighted_fit(sa, ya, w)
-            f = sa(w * r**2) - target
+            f = sa(w * r**2) - target[idx]
             step = f / sa(w**2 * r**2)
-        lo = np.where(active & (f > 0), tau2, lo)
-        hi = np.where(active & (f < 0), tau2, hi)
-        new = tau2 + step
-        outside = ~np.isfinite(new) | (new < lo) | (new > hi)
-        fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), np.maximum(2 * lo, 1.0))
+        lo[idx] = np.where(f > 0, t, lo[idx])
+        hi[idx] = np.where(f < 0, t, hi[idx])
+        lo_i, hi_i = lo[idx], hi[idx]
+        new = t + step
+        outside = ~np.isfinite(new) | (new < lo_i) | (new > hi_i)
+        fallback = np.where(np.isfinite(hi_i), 0.5 * (lo_i + hi_i), np.maximum(2 * lo_i, 1.0))
         new = np.where(outside, fallback, new)
-        done = (f == 0) | (np.abs(new - tau2) <= _PM_TOL * np.maximum(1.0, tau2))
-        tau2 = np.where(active, new, tau2)
-        active &= ~done
+        tau2[idx] = new
+        active[idx[(f == 0) | (np.abs(new - t) <= _PM_TOL * np.maximum(1.0, t))]] = False
     if active.any():
         warnings.warn(
             f"Paule-Mandel did not converge for {int(active.sum())} group(s); their results are NaN.",

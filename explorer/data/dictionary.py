@@ -55,6 +55,8 @@ def render(pkg: Package | None = None) -> str:
         if vocab:
             out += ["### Vocabularies", ""]
             for f in vocab:
-                out.append(f"**`{f.name}`**: " + "; ".join(f"`{t}` {_cell(f.label(t))}" for t in f.enum or ()))
+                out.append(
+                    f"**`{f.name}`**: " + "; ".join(f"`{t}` {_cell(f.label(t))}" for t in f.enum or ())
+                )
                 out.append("")
     return "\n".join(out).rstrip() + "\n"
