@@ -35,8 +35,8 @@ Deliberate differences from metafor (each also noted where it happens):
   tightly converged metafor fit rather than with metafor's default stopping point; the
   local-maximum check uses metafor's default tolerance ``eps^0.25``.
 * REML where plain Fisher scoring cycles without converging (metafor stops with an error): we
-  apply metafor's documented remedy, a reduced step (``stepadj=0.5``, then 0.25, 0.125), and
-  return what ``rma(..., control=list(stepadj=0.5))`` returns.
+  go on with a safeguarded Newton iteration on the same score equation and return what
+  metafor's documented remedy ``rma(..., control=list(stepadj=0.5))`` returns.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ _REML_THRESHOLD = 1e-12  # relative (to max(1, tau2)) change in tau^2 that ends 
 _LL0_TOL = _EPS**0.25  # metafor's default control$tol for its "stuck at a local maximum" check
 _PM_TOL = 1e-13  # relative tolerance of the Paule-Mandel root
 _MAXITER = 10_000
-_FISHER_PLAIN_ITER = 100  # plain Fisher steps (metafor's default maxiter) before the stepadj remedy
+_FISHER_PLAIN_ITER = 50  # plain Fisher steps before the safeguarded Newton takes over
 
 
 # --------------------------------------------------------------------------- helpers
@@ -146,14 +146,14 @@ def _tau2_reml(
     ``tr P = sum w - sum w^2 / sum w`` and
     ``tr PP = sum w^2 - 2 sum w^3 / sum w + (sum w^2 / sum w)^2`` -- all group sums.
 
-    Plain Fisher scoring can cycle forever around the optimum (observed information more than
-    twice the expected one; about 1 group in 250 of the benchmark data). metafor then stops
-    with "Fisher scoring algorithm did not converge" and its help recommends a smaller step
-    (``control=list(stepadj=0.5)``). We apply that remedy automatically: groups not settled
-    after ``_FISHER_PLAIN_ITER`` plain steps restart from the HE value with steps scaled by 0.5,
-    then 0.25, 0.125. A group that converges either way reaches the same root of the REML
-    score, so this changes nothing where metafor converges, and gives metafor's
-    ``stepadj=0.5`` answer where it does not (fixtures ``reml_cycle*``).
+    Plain Fisher scoring can cycle around the optimum for ever (observed information more than
+    twice the expected one; about 1 group in 250 of the benchmark data) or creep towards it.
+    metafor then stops with "Fisher scoring algorithm did not converge" and its help suggests a
+    smaller step (``control=list(stepadj=0.5)``). Groups not settled after
+    ``_FISHER_PLAIN_ITER`` plain steps therefore continue with a safeguarded Newton iteration on
+    the same REML score equation (:func:`_reml_steps`), which converges to the root that the
+    smaller steps reach, only faster: it changes nothing where metafor converges and gives
+    metafor's ``stepadj=0.5`` answer where it does not (fixture ``reml_cycle``).
     """
     kf = k.astype(float)
     multi = k >= 2
@@ -162,16 +162,13 @@ def _tau2_reml(
         rss = s((y - ybar[s.codes]) ** 2)
         start = np.where(multi, np.maximum(0.0, (rss - (1 - 1 / kf) * s(v)) / (kf - 1)), 0.0)
     failed = np.zeros(k.shape, dtype=bool)
-    tau2, active = _fisher_scoring(s, y, v, start, multi.copy(), failed, 1.0, _FISHER_PLAIN_ITER)
-    for stepadj in (0.5, 0.25, 0.125):
-        if not active.any():
-            break
-        restart = np.where(active, start, tau2)
-        tau2, active = _fisher_scoring(s, y, v, restart, active, failed, stepadj, _MAXITER)
+    tau2, active = _reml_steps(s, y, v, start, multi.copy(), failed, _FISHER_PLAIN_ITER, newton=False)
+    if active.any():
+        tau2, active = _reml_steps(s, y, v, tau2, active, failed, _MAXITER, newton=True)
     if active.any():
         warnings.warn(
-            f"REML Fisher scoring did not converge for {int(active.sum())} group(s), even with "
-            "step halving; their results are NaN (metafor stops here).",
+            f"REML did not converge for {int(active.sum())} group(s); their results are NaN "
+            "(metafor stops here).",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -179,22 +176,32 @@ def _tau2_reml(
     return _reml_boundary_check(s, y, v, k, allpos, tau2)
 
 
-def _fisher_scoring(
+def _reml_steps(
     s: _Sums,
     y: FloatArray,
     v: FloatArray,
     tau2: FloatArray,
     active: NDArray[np.bool_],
     failed: NDArray[np.bool_],
-    stepadj: float,
     maxiter: int,
+    newton: bool,
 ) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """Iterate metafor's REML update on the ``active`` groups; returns (tau2, still active).
+    """Iterate on the ``active`` groups until tau^2 changes by < 1e-12 max(1, tau^2).
 
-    ``failed`` is updated in place for groups whose weights become infinite (a zero sampling
-    variance meeting tau^2 = 0: metafor's "Division by zero" error).
+    ``newton=False``: metafor's Fisher scoring step ``S / tr(PP)`` for the REML score
+    ``S = y'PPy - tr P``. ``newton=True``: the Newton step ``-S / S'`` with
+    ``S' = tr(PP) - 2 y'PPPy`` (``y'PPPy = sum w^3 r^2 - (sum w^2 r)^2 / sum w``), accepted only
+    where the likelihood is locally concave (``S' < 0``) and the step stays inside the bracket
+    of tau^2 values seen with ``S > 0`` and ``S < 0``; otherwise bisection of that bracket, or a
+    half Fisher step (metafor's ``stepadj = 0.5``) while no bracket exists. Every step is halved
+    while it would make tau^2 negative, as in metafor.
+
+    Returns (tau2, still active). ``failed`` is set in place for groups whose weights become
+    infinite (a zero sampling variance meeting tau^2 = 0: metafor's "Division by zero" error).
     """
     tau2, active = tau2.copy(), active.copy()
+    lo = np.full_like(tau2, -np.inf)  # largest tau^2 seen with S > 0
+    hi = np.full_like(tau2, np.inf)  # smallest tau^2 seen with S < 0
     play = _InPlay(s, y, v)
     for _ in range(maxiter):
         if not active.any():
@@ -214,7 +221,17 @@ def _fisher_scoring(
             sw2, sw3 = sa(w**2), sa(w**3)
             tr_p = sw - sw2 / sw
             tr_pp = sw2 - 2 * sw3 / sw + (sw2 / sw) ** 2
-            adj = stepadj * (sa(w**2 * r**2) - tr_p) / tr_pp
+            score = sa(w**2 * r**2) - tr_p
+            adj = score / tr_pp
+            if newton:
+                lo[idx] = np.where(score > 0, np.maximum(lo[idx], t), lo[idx])
+                hi[idx] = np.where(score < 0, np.minimum(hi[idx], t), hi[idx])
+                lo_i, hi_i = lo[idx], hi[idx]
+                dscore = tr_pp - 2 * (sa(w**3 * r**2) - sa(w**2 * r) ** 2 / sw)
+                step = -score / dscore
+                inside = (dscore < 0) & (t + step > lo_i) & (t + step < hi_i) & (t + step >= 0)
+                bracketed = np.isfinite(lo_i) & np.isfinite(hi_i)
+                adj = np.where(inside, step, np.where(bracketed, 0.5 * (lo_i + hi_i) - t, 0.5 * adj))
         adj = _halve_into_domain(t, np.where(np.isfinite(adj), adj, 0.0))
         new = t + adj
         tau2[idx] = new
@@ -225,16 +242,26 @@ def _fisher_scoring(
 def _halve_into_domain(tau2: FloatArray, adj: FloatArray) -> FloatArray:
     """metafor's ``while (tau2 + adj < 0) adj <- adj / 2``, vectorised.
 
+    The number of halvings is computed, not looped: the smallest n >= 1 with
+    ``tau2 + adj / 2^n >= 0`` (``ldexp`` scales by 2^-n exactly, as repeated halving does).
     From tau^2 = 0 a negative step halves until it underflows to zero, so it is zero at once.
     """
-    adj = adj.copy()
     neg = tau2 + adj < 0
-    stuck = neg & (tau2 == 0)
+    if not neg.any():
+        return adj
+    adj = adj.copy()
+    stuck = neg & (tau2 <= 0)
     adj[stuck] = 0.0
     neg &= ~stuck
-    while neg.any():
-        adj[neg] *= 0.5
-        neg = tau2 + adj < 0
+    if neg.any():
+        t, a = tau2[neg], adj[neg]
+        with np.errstate(divide="ignore", over="ignore"):
+            n = np.clip(np.ceil(np.log2(-a / t)), 1, 1100).astype(np.int64)
+        while (short := t + np.ldexp(a, -n) < 0).any():  # guard against rounding in log2
+            n[short] += 1
+        while (spare := (n > 1) & (t + np.ldexp(a, -(n - 1)) >= 0)).any():
+            n[spare] -= 1
+        adj[neg] = np.ldexp(a, -n)
     return adj
 
 
@@ -608,19 +635,33 @@ def _meta_regression(
         p0 = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
         tr_pv = float(np.sum(np.diag(p0) * v))  # tr(P0 V) with V = diag(v): Hedges' starting value
         tau2 = max(0.0, (float(y @ p0 @ y) - tr_pv) / (k - p))
-        for _ in range(_MAXITER):
+        lo, hi = -np.inf, np.inf  # bracket of the score's sign change (see _reml_steps)
+        for it in range(_MAXITER):
             if np.any(v + tau2 <= 0):
                 raise ValueError("REML reached tau^2 = 0 with a zero sampling variance (metafor stops)")
             p_mat = proj(1 / (v + tau2))
             py = p_mat @ y
-            adj = (float(py @ py) - float(np.trace(p_mat))) / float(np.sum(p_mat * p_mat))
+            tr_pp = float(np.sum(p_mat * p_mat))
+            score = float(py @ py) - float(np.trace(p_mat))
+            adj = score / tr_pp
+            if it >= _FISHER_PLAIN_ITER:  # same safeguarded Newton as the vectorised code
+                lo = max(lo, tau2) if score > 0 else lo
+                hi = min(hi, tau2) if score < 0 else hi
+                dscore = tr_pp - 2 * float(py @ p_mat @ py)
+                step = -score / dscore
+                if dscore < 0 and lo < tau2 + step < hi and tau2 + step >= 0:
+                    adj = step
+                elif np.isfinite(lo) and np.isfinite(hi):
+                    adj = 0.5 * (lo + hi) - tau2
+                else:
+                    adj = 0.5 * adj
             while tau2 + adj < 0:
                 adj = 0.0 if tau2 == 0 else adj / 2
             old, tau2 = tau2, tau2 + adj
-            if abs(tau2 - old) <= _REML_THRESHOLD * max(1.0, tau2):
+            if abs(tau2 - old) <= _REML_THRESHOLD * max(1.0, old):
                 break
         else:
-            raise RuntimeError("REML Fisher scoring did not converge")
+            raise RuntimeError("REML did not converge")
         if allpos and tau2 > _REML_THRESHOLD:
 
             def loglik(t: float) -> float:

@@ -26,6 +26,24 @@ class RawTable:
     row_numbers: list[int]
 
 
+def record_number(text: str) -> int:
+    """Spreadsheet row of the record in which ``text`` (a file's beginning) ends.
+
+    Counts CSV records, not physical lines, so a quoted cell spanning lines does not shift the
+    numbering; the header is row 1.
+    """
+    if not text:
+        return 1
+    count = 0
+    try:
+        for _ in csv.reader(io.StringIO(text, newline="")):
+            count += 1
+    except csv.Error:
+        return max(count, 1)
+    # a record still open at the end of ``text`` is the one the offset falls in
+    return max(count, 1)
+
+
 def read_csv(path: Path, problems: list[Problem], required: bool = True) -> RawTable | None:
     """Read ``path``; append problems and return ``None`` when it cannot be read at all."""
     name = path.name
@@ -48,12 +66,12 @@ def read_csv(path: Path, problems: list[Problem], required: bool = True) -> RawT
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = record_number(data[: exc.start].decode("utf-8", errors="replace") + "x")
         byte = data[exc.start : exc.start + 1].hex()
         problems.append(Problem(name, line, "", f"not UTF-8 text (byte 0x{byte} at offset {exc.start})"))
         return None
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+        line = record_number(text[: text.index("\x00")] + "x")
         problems.append(Problem(name, line, "", "contains a NUL byte: not a text CSV file"))
         return None
     if not text.strip():

@@ -79,8 +79,9 @@ def _parse_cell(f: Field, text: str) -> tuple[object, str | None]:
     if f.enum is not None and value not in f.enum:
         return None, f"unknown {f.name} {text!r}{_nearest(text, f.enum)}"
     if f.pattern is not None and isinstance(value, str) and not re.fullmatch(f.pattern, value):
-        msg = _FRIENDLY_PATTERN.get(f.name, "{v!r} does not match the pattern " + f.pattern)
-        return None, msg.format(v=text)
+        if f.name in _FRIENDLY_PATTERN:
+            return None, _FRIENDLY_PATTERN[f.name].format(v=text)
+        return None, f"{text!r} does not match the pattern {f.pattern}"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if f.minimum is not None and value < f.minimum:
             return None, f"{text} is below the minimum {f.minimum:g}"
@@ -228,6 +229,11 @@ def _outcome_rules(row: Row, report: Callable[[str, str], None]) -> None:
             report("contrast_basis", "contrast_basis applies to mean_difference rows only")
     if v["comparator_arm_id"] and v["comparator_arm_id"] == v["arm_id"]:
         report("comparator_arm_id", "an arm cannot be compared with itself")
+    if v["domain"] in ("responders", "surgery") and measure not in COUNTS:
+        report(
+            "measure", f"{v['domain']} rows take measure 'responders' or 'events' (counts), not {measure!r}"
+        )
+        return
     if measure in COUNTS:
         if (v["events"] is None) != (v["total"] is None):
             report(
