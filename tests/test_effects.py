@@ -154,3 +154,46 @@ def test_effects_on_bundled_data_are_finite() -> None:
         assert set(e["effect_kind"]) <= {"contrast", "within_arm"}
     p = pool(effects(ev, "pain"), by=["therapy", "window"])
     assert (p["k"] >= 1).all()
+
+
+def _many(tmp_path: Path, k: int):
+    rng = np.random.default_rng(7)
+    trials = []
+    for i in range(k):
+        d = float(rng.normal(-1.0, 0.5))
+        approach = "transforaminal" if i % 2 else "interlaminar"
+        s, a, o = trial(f"t{i:02d}x2020", f"10.1000/t{i}", (4 + d, 2.0, 30 + i), (4.0, 2.1, 31 + i))
+        a[0]["approach"] = approach
+        trials.append((s, a, o))
+    return load(build(tmp_path, *trials))
+
+
+def test_leave_one_out_funnel_and_subgroups(tmp_path: Path) -> None:
+    from explorer.analysis.effects import funnel, sensitivity, subgroups
+    from explorer.analysis.pooling import egger_test, leave_one_out, subgroup_test
+
+    ev = _many(tmp_path, 12)
+    e = effects(ev, "pain")
+    loo = sensitivity(e)
+    assert len(loo) == 12
+    ref = leave_one_out(e.yi.to_numpy(float), e.vi.to_numpy(float))
+    np.testing.assert_allclose(loo["estimate"].to_numpy(float), ref["estimate"], rtol=1e-12)
+    points, test = funnel(e)
+    assert len(points) == 12 and test is not None
+    assert test["pval"] == pytest.approx(egger_test(e.yi.to_numpy(float), e.vi.to_numpy(float))["pval"])
+    table, sub = subgroups(e, "approach")
+    assert sorted(table["approach"]) == ["interlaminar", "transforaminal"]
+    ref_sub = subgroup_test(e.yi.to_numpy(float), e.vi.to_numpy(float), e.approach.to_numpy())
+    assert sub["pval"] == pytest.approx(ref_sub["pval"])
+    _, small = funnel(e.head(5))
+    assert small is None  # Egger's test only where k >= 10
+
+
+def test_sensitivity_needs_one_group(tmp_path: Path) -> None:
+    from explorer.analysis.effects import sensitivity
+
+    t1 = trial("fff2019", "10.1000/g", (3.0, 2.0, 40), (4.5, 2.5, 38))
+    t2 = trial("ggg2018", "10.1000/h", (2.0, 1.5, 60), (2.4, 1.6, 61), comparator="active")
+    e = effects(load(build(tmp_path, t1, t2)), "pain")
+    with pytest.raises(ValueError, match="filter them to one group"):
+        sensitivity(e)

@@ -395,3 +395,86 @@ def pool(
     result["studies"] = studies.to_numpy()
     result["method"] = method.upper() + ("+KNHA" if knha else "")
     return result
+
+
+def _one_group(eff: pd.DataFrame, by: Sequence[str], include_approximate: bool) -> pd.DataFrame:
+    data = eff if include_approximate else eff[~eff["approximate"].astype(bool)]
+    if "window" in data.columns:
+        data = data[data["window"] != ""]
+    chosen = select_one_per_cohort(data, by)
+    keys = [*dict.fromkeys([*by, *ALIKE])]
+    if chosen.groupby(keys, observed=True).ngroups > 1:
+        raise ValueError(
+            f"the effects form {chosen.groupby(keys, observed=True).ngroups} pooling groups; "
+            f"filter them to one group (by {', '.join(keys)}) first"
+        )
+    return chosen.reset_index(drop=True)
+
+
+def sensitivity(
+    eff: pd.DataFrame,
+    by: Sequence[str] = ("therapy", "window"),
+    method: str = "REML",
+    knha: bool = False,
+    include_approximate: bool = False,
+) -> pd.DataFrame:
+    """Leave-one-out for one pooling group: the pool without each study in turn (metafor's
+    ``leave1out``). ``eff`` must hold a single group once the pooling rules are applied."""
+    from explorer.analysis.pooling import leave_one_out
+
+    chosen = _one_group(eff, list(by), include_approximate)
+    res = pd.DataFrame(
+        leave_one_out(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float), method, knha)
+    )
+    return pd.concat(
+        [chosen[["study_id", "label", "yi", "vi"]].rename(columns={"label": "omitted"}), res], axis=1
+    )
+
+
+def funnel(
+    eff: pd.DataFrame,
+    by: Sequence[str] = ("therapy", "window"),
+    method: str = "REML",
+    knha: bool = False,
+    include_approximate: bool = False,
+) -> tuple[pd.DataFrame, dict[str, float] | None]:
+    """Funnel-plot data (yi against its standard error) and Egger's regression test.
+
+    The test is returned only where k >= 10: with fewer studies it has too little power to mean
+    anything (Cochrane Handbook, section 13.3.5.4).
+    """
+    from explorer.analysis.pooling import egger_test
+
+    chosen = _one_group(eff, list(by), include_approximate)
+    points = chosen[["study_id", "label", "yi", "vi"]].assign(sei=np.sqrt(chosen["vi"].to_numpy(float)))
+    test = None
+    if len(chosen) >= 10:
+        test = egger_test(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float), method, knha)
+    return points, test
+
+
+def subgroups(
+    eff: pd.DataFrame,
+    subgroup: str,
+    by: Sequence[str] = ("therapy", "window"),
+    method: str = "REML",
+    knha: bool = False,
+    include_approximate: bool = False,
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Pools per level of ``subgroup`` (approach, guidance, indication, ...) within one pooling
+    group, and the test for subgroup differences (separate tau² per subgroup, as RevMan)."""
+    from explorer.analysis.pooling import subgroup_test
+
+    chosen = _one_group(eff, list(by), include_approximate)
+    if subgroup not in chosen.columns:
+        raise ValueError(f"unknown subgroup column {subgroup!r}")
+    chosen = chosen.assign(**{subgroup: chosen[subgroup].fillna("not reported")})
+    table = pool_frame(chosen, by=[subgroup], method=method, knha=knha)
+    test = subgroup_test(
+        chosen["yi"].to_numpy(float),
+        chosen["vi"].to_numpy(float),
+        chosen[subgroup].to_numpy(),
+        method=method,
+        knha=knha,
+    )
+    return table, test
