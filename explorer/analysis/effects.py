@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis import effect_sizes as es
-from explorer.analysis.harmonise import OUTCOMES, harmonise, pain_priority
+from explorer.analysis.harmonise import OUTCOMES, harmonise, keep_one_pain_domain
 from explorer.analysis.pooling import pool_frame
 from explorer.analysis.windows import DEFAULT_WINDOWS, Window, assign_windows, to_weeks
 from explorer.data.load import Evidence
@@ -114,9 +114,7 @@ def _continuous_rows(ev: Evidence, outcome: str) -> pd.DataFrame:
         return o
     o = o.merge(ev.studies[["study_id", "indication"]], on="study_id", how="left")
     if len(domains) > 1:  # one pain domain per study, as in the arm series
-        rank = pain_priority(o["domain"], o["indication"])
-        best = pd.Series(rank, index=o.index).groupby(o["study_id"]).transform("min")
-        o = o[rank == best.to_numpy()]
+        o = keep_one_pain_domain(o)
     o = o.drop(columns=["indication"]).reset_index(drop=True)
     h = harmonise(o, top)
     o = o.drop(columns=["mean", "sd", "se", "ci_lb", "ci_ub", "n"]).join(h)

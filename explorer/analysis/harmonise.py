@@ -116,3 +116,15 @@ def harmonise(rows: pd.DataFrame, top: float, n_fallback: pd.Series | None = Non
         },
         index=rows.index,
     )
+
+
+def keep_one_pain_domain(rows: pd.DataFrame) -> pd.DataFrame:
+    """Keep, per study, only the rows of its preferred pain domain (see :func:`pain_priority`).
+
+    ``rows`` needs ``study_id``, ``domain`` and ``indication`` columns. One pain series per study
+    keeps a trial that reports leg and back pain from drawing, or pooling, twice.
+    """
+    rank = pain_priority(rows["domain"], rows["indication"])
+    best = pd.Series(rank, index=rows.index).groupby(rows["study_id"]).transform("min")
+    return rows[rank == best.to_numpy()]
+

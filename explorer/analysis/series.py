@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from explorer.analysis.harmonise import OUTCOMES, harmonise, pain_priority
+from explorer.analysis.harmonise import OUTCOMES, harmonise, keep_one_pain_domain
 from explorer.analysis.windows import DEFAULT_WINDOWS, Window, assign_windows, to_weeks
 from explorer.data.load import Evidence
 
@@ -53,9 +53,7 @@ def arm_series(
     if rows.empty:
         return _empty(rows)
     if len(domains) > 1:
-        rank = pain_priority(rows["domain"], rows["indication"])
-        best = pd.Series(rank, index=rows.index).groupby(rows["study_id"]).transform("min")
-        rows = rows[rank == best.to_numpy()]
+        rows = keep_one_pain_domain(rows)
     rows = rows.reset_index(drop=True)
     h = harmonise(rows, top, n_fallback=rows["n_randomised"])
     out = rows.drop(columns=["mean", "sd", "se", "ci_lb", "ci_ub", "n"]).join(h)
