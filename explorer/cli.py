@@ -1,4 +1,4 @@
-"""Command line: ``explorer validate | effects | pool | cite | dictionary``.
+"""Command line: ``explorer validate | effects | pool | cite | dictionary | template | add | diff``.
 
 A thin layer over the data and analysis layers. Exit codes: 0 success, 1 invalid data or a
 failed command, 2 usage error. Problems are printed one per line as ``FILE:ROW:COLUMN: message``;
@@ -122,6 +122,67 @@ def _cmd_cite(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_template(args: argparse.Namespace) -> int:
+    from explorer.data.entry import template
+
+    sys.stdout.write(template())
+    return EXIT_OK
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    from explorer.data.entry import EntryError, add_entry, check_entry, read_entry
+    from explorer.data.store import LockTimeout
+    from explorer.paths import data_dir
+
+    path = data_dir(args.data)
+    if not path.is_dir():
+        print(f"{path}: data directory not found", file=sys.stderr)
+        return EXIT_INVALID
+    if args.interactive == bool(args.entry):
+        print("explorer add: give an ENTRY file or --interactive (not both)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.interactive:
+            from explorer.interactive import Cancelled, interview
+
+            try:
+                entry = interview()
+            except Cancelled:
+                print("\ncancelled: nothing was written", file=sys.stderr)
+                return EXIT_INVALID
+        else:
+            entry = read_entry(args.entry)
+        result = check_entry(entry, path) if args.dry_run else add_entry(entry, path)
+    except EntryError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    except LockTimeout as exc:
+        print(f"explorer add: {exc}; nothing was written", file=sys.stderr)
+        return EXIT_INVALID
+    if not result.ok:
+        for line in result.problems:
+            print(line)
+        print(f"{len(result.problems)} problem(s): nothing was written", file=sys.stderr)
+        return EXIT_INVALID
+    counts = ", ".join(f"{len(v)} {k}" for k, v in result.rows.items() if v)
+    verb = "would add" if args.dry_run else "added"
+    print(f"{verb} {entry['study'].get('study_id')}: {counts}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from explorer.diff import DiffError, compare, render
+    from explorer.paths import data_dir
+
+    try:
+        d = compare(data_dir(args.data), args.rev)
+    except DiffError as exc:
+        print(f"explorer diff: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    sys.stdout.write(render(d, markdown=args.format == "markdown"))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from explorer.analysis.harmonise import OUTCOMES
 
@@ -145,6 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--design", help="designs, comma separated")
     c.add_argument("--indication", help="indications, comma separated")
     c.set_defaults(func=_cmd_cite)
+
+    t = sub.add_parser("template", help="print a YAML template of one publication to add")
+    t.set_defaults(func=_cmd_template)
+
+    a = sub.add_parser("add", help="validate and add one publication (YAML entry or --interactive)")
+    a.add_argument("entry", nargs="?", help="entry file (YAML), as printed by 'explorer template'")
+    a.add_argument("--interactive", action="store_true", help="ask field by field instead of reading a file")
+    a.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    a.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    a.set_defaults(func=_cmd_add)
+
+    df = sub.add_parser("diff", help="what changed in the data since a git revision, and how the pools moved")
+    df.add_argument("rev", nargs="?", default="HEAD", help="git revision to compare with (default: HEAD)")
+    df.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    df.add_argument("--format", default="text", choices=["text", "markdown"])
+    df.set_defaults(func=_cmd_diff)
 
     common = _Parser(add_help=False)
     common.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")

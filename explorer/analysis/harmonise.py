@@ -127,4 +127,3 @@ def keep_one_pain_domain(rows: pd.DataFrame) -> pd.DataFrame:
     rank = pain_priority(rows["domain"], rows["indication"])
     best = pd.Series(rank, index=rows.index).groupby(rows["study_id"]).transform("min")
     return rows[rank == best.to_numpy()]
-

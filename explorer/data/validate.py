@@ -229,6 +229,11 @@ def _outcome_rules(row: Row, report: Callable[[str, str], None]) -> None:
             report("contrast_basis", "contrast_basis applies to mean_difference rows only")
     if v["comparator_arm_id"] and v["comparator_arm_id"] == v["arm_id"]:
         report("comparator_arm_id", "an arm cannot be compared with itself")
+    if v["time_value"] == 0 and measure in COUNTS:
+        report(
+            "time_value",
+            f"time 0 is the baseline; {measure} rows need the follow-up time they were counted at",
+        )
     if v["domain"] in ("responders", "surgery") and measure not in COUNTS:
         report(
             "measure", f"{v['domain']} rows take measure 'responders' or 'events' (counts), not {measure!r}"
