@@ -89,3 +89,27 @@ def test_broken_data_shows_clear_message(browser, voila, data_copy: Path) -> Non
     assert "could not be loaded" in text and "outcomes.csv:1:" in text
     assert "Traceback" not in page.content()
     page.close(run_before_unload=True)
+
+
+def test_url_query_selects_the_starting_view(browser, voila) -> None:
+    from explorer.dashboard.state import FilterState, Model
+    from explorer.data import load
+
+    from .conftest import DATA
+
+    model = Model(load(DATA))
+    rows = model.filtered(FilterState(windows=("short",)))
+    therapy = rows["therapy"].value_counts().index[0]
+    expected = model.filtered(FilterState(therapies=(therapy,), windows=("short",)))
+    n_points = len(expected) + expected["series_id"].nunique()  # points plus one gap per arm
+    server = voila()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server.url + f"?therapy={therapy}&window=short&junk=%3Cscript%3E", timeout=120_000)
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
+    traces = dict(page.evaluate(TRACES_JS))
+    assert traces[therapy] == n_points
+    assert all(n == 0 for k, n in traces.items() if k != therapy)
+    link = page.locator("a.explorer-share")
+    assert link.get_attribute("href") == f"?therapy={therapy}&window=short"
+    assert "junk" in page.locator(".explorer-notice").inner_text()
+    page.close(run_before_unload=True)

@@ -8,12 +8,15 @@ escaped.
 from __future__ import annotations
 
 import html
+import os
 
 import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
 
 from explorer.analysis.harmonise import OUTCOMES
+from explorer.analysis.windows import DEFAULT_WINDOWS
+from explorer.dashboard import urlstate
 from explorer.dashboard.state import MEASURES, FilterState, Model
 from explorer.data import DataError, load
 from explorer.figures.efficacy import efficacy_over_time, efficacy_traces
@@ -62,8 +65,9 @@ def studies_table(rows: pd.DataFrame) -> str:
 class Dashboard:
     """Widgets and wiring. ``Dashboard(model).widget`` is what the notebook displays."""
 
-    def __init__(self, model: Model, state: FilterState | None = None):
+    def __init__(self, model: Model, state: FilterState | None = None, ignored: list[str] | None = None):
         self.model = model
+        self.ignored = list(ignored or [])
         self.state = state or FilterState()
         ev = model.ev
         self.outcome = w.Dropdown(
@@ -89,6 +93,14 @@ class Dashboard:
             rows=6,
             layout=w.Layout(width="100%"),
         )
+        self.window = w.SelectMultiple(
+            options=[(win.label, win.name) for win in DEFAULT_WINDOWS],
+            value=self.state.windows,
+            description="Follow-up",
+            rows=4,
+            layout=w.Layout(width="100%"),
+        )
+        self.link = w.HTML()
         self.reset = w.Button(
             description="Reset filters", icon="undo", tooltip="Show all therapies and indications"
         )
@@ -102,7 +114,7 @@ class Dashboard:
         )
         self.figure = go.FigureWidget(fig)
         self._show(rows)
-        for control in (self.outcome, self.measure, self.therapy, self.indication):
+        for control in (self.outcome, self.measure, self.therapy, self.indication, self.window):
             control.observe(self._changed, names="value")
         self.reset.on_click(self._reset)
         n_studies = len(ev.studies)
@@ -115,7 +127,16 @@ class Dashboard:
             "<div class='explorer-muted'>Ctrl/Cmd-click to pick several; none picked means all.</div>"
         )
         filters = w.VBox(
-            [self.outcome, self.measure, self.therapy, self.indication, help_text, self.reset],
+            [
+                self.outcome,
+                self.measure,
+                self.therapy,
+                self.indication,
+                self.window,
+                help_text,
+                self.reset,
+                self.link,
+            ],
             layout=w.Layout(width="340px", min_width="280px"),
         )
         main = w.VBox(
@@ -129,6 +150,7 @@ class Dashboard:
             measure=self.measure.value,
             therapies=tuple(self.therapy.value),
             indications=tuple(self.indication.value),
+            windows=tuple(self.window.value),
         )
 
     def _changed(self, _change=None) -> None:
@@ -136,14 +158,34 @@ class Dashboard:
         self.update()
 
     def _reset(self, _button=None) -> None:
-        with self.therapy.hold_trait_notifications(), self.indication.hold_trait_notifications():
+        with (
+            self.therapy.hold_trait_notifications(),
+            self.indication.hold_trait_notifications(),
+            self.window.hold_trait_notifications(),
+        ):
             self.therapy.value = ()
             self.indication.value = ()
+            self.window.value = ()
         self._changed()
 
     def _show(self, rows: pd.DataFrame) -> None:
-        self.status.value = f"<div class='explorer-status' aria-live='polite'>{html.escape(self.model.status(self.state, rows))}</div>"
+        notice = ""
+        if self.ignored:
+            notice = (
+                f"<div class='explorer-notice'>Ignored in the link (not a known filter value): "
+                f"{html.escape(', '.join(self.ignored[:10]))}</div>"
+            )
+        self.status.value = (
+            f"<div class='explorer-status' aria-live='polite'>"
+            f"{html.escape(self.model.status(self.state, rows))}</div>{notice}"
+        )
         self.table.value = studies_table(rows)
+        query = urlstate.to_query(self.state)
+        href = html.escape("?" + query, quote=True)
+        self.link.value = (
+            f"<div class='explorer-link'>Link to this view: <a class='explorer-share' href='{href}'>"
+            f"{html.escape('?' + query) if query else '(all evidence)'}</a></div>"
+        )
 
     def update(self) -> None:
         """Recompute the filtered data and swap it into the existing traces."""
@@ -160,10 +202,19 @@ class Dashboard:
         self._show(rows)
 
 
-def app(data_dir: str | None = None) -> w.Widget:
-    """Build the dashboard on the evidence (``EXPLORER_DATA`` or bundled data by default)."""
+def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
+    """Build the dashboard on the evidence (``EXPLORER_DATA`` or bundled data by default).
+
+    ``query`` (default: the page's query string, which Voila passes as ``QUERY_STRING``) picks the
+    initial selection, e.g. ``therapy=prp&indication=discogenic&window=short``.
+    """
     try:
         model = Model(load(data_dir))
-        return Dashboard(model).widget
+        if query is None:
+            query = os.environ.get("QUERY_STRING", "")
+        therapies = [code for _, code in model.therapy_options()]
+        indications = [code for _, code in model.indication_options()]
+        state, ignored = urlstate.parse(query, therapies, indications)
+        return Dashboard(model, state, ignored).widget
     except Exception as exc:  # the page must say what is wrong, never go blank
         return error_panel(exc)

@@ -22,6 +22,7 @@ class FilterState:
     measure: str = "final"
     therapies: tuple[str, ...] = ()  # empty = all
     indications: tuple[str, ...] = ()  # empty = all
+    windows: tuple[str, ...] = ()  # follow-up windows; empty = all times (baseline included)
 
     def with_(self, **changes) -> FilterState:
         return replace(self, **changes)
@@ -58,6 +59,8 @@ class Model:
             mask &= s["therapy"].isin(state.therapies)
         if state.indications:
             mask &= s["indication"].isin(state.indications)
+        if state.windows:
+            mask &= s["window"].isin(state.windows)
         return s[mask]
 
     def y_title(self, state: FilterState) -> str:

@@ -1,0 +1,51 @@
+"""The selection in the URL: parsing only selects among known values; links round-trip."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from explorer.dashboard import Dashboard, Model
+from explorer.dashboard.state import FilterState
+from explorer.dashboard.urlstate import parse, to_query
+from explorer.data import load
+
+from .conftest import DATA
+
+THER = ["prp", "epidural_steroid", "bmc"]
+IND = ["discogenic", "radiculopathy"]
+
+
+def test_issue_example_and_round_trip() -> None:
+    state, ignored = parse("therapy=prp&indication=discogenic&window=short", THER, IND)
+    assert state == FilterState(therapies=("prp",), indications=("discogenic",), windows=("short",))
+    assert ignored == []
+    assert parse(to_query(state), THER, IND)[0] == state
+    full = FilterState(outcome="function", measure="change", therapies=("prp", "bmc"), windows=("long",))
+    assert parse("?" + to_query(full), THER, IND)[0] == full
+
+
+def test_unknown_keys_and_values_are_dropped() -> None:
+    state, ignored = parse("therapy=prp,__import__('os')&outcome=<script>&evil=1&window=never", THER, IND)
+    assert state.therapies == ("prp",) and state.outcome == "pain" and state.windows == ()
+    assert "therapy=__import__('os')" in ignored and "evil" in ignored and "window=never" in ignored
+
+
+@given(st.text(max_size=300))
+def test_any_query_gives_a_known_state(query: str) -> None:
+    state, _ = parse(query, THER, IND)
+    assert set(state.therapies) <= set(THER) and set(state.indications) <= set(IND)
+    assert state.outcome in ("pain", "leg_pain", "back_pain", "function", "quality_of_life")
+
+
+def test_dashboard_starts_from_query_and_shows_link() -> None:
+    model = Model(load(DATA))
+    codes = [c for _, c in model.therapy_options()]
+    state, ignored = parse(f"therapy={codes[0]}&window=short&bogus=<b>x</b>", codes, [])
+    d = Dashboard(model, state, ignored)
+    assert d.therapy.value == (codes[0],) and d.window.value == ("short",)
+    assert f"?therapy={codes[0]}&amp;window=short" in d.link.value
+    assert "&lt;b&gt;" not in d.status.value or "<b>x</b>" not in d.status.value
+    assert "bogus" in d.status.value
+    d.reset.click()
+    assert "(all evidence)" in d.link.value
