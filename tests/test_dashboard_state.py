@@ -12,7 +12,8 @@ from .conftest import DATA
 
 
 def lengths(d: Dashboard) -> list[int]:
-    return [len(t.x or ()) for t in d.figure.data]
+    """Points per therapy's arm trace (the first trace of each therapy)."""
+    return [len(t.x or ()) for t in d.figure.data[: len(d.therapy_codes)]]
 
 
 def test_filter_updates_traces_in_place() -> None:
@@ -80,3 +81,23 @@ def test_broken_data_gives_one_clear_message(tmp_path: Path) -> None:
     (bad / "arms.csv").write_text("study_id\n", encoding="utf-8")
     widget = app(str(bad))
     assert "could not be loaded" in widget.value and "arms.csv:1:" in widget.value
+
+
+def test_difference_view_overlays_pooled_estimates_and_mcid() -> None:
+    from explorer.analysis.effects import pool
+    from explorer.analysis.harmonise import MCID
+
+    model = Model(load(DATA))
+    d = Dashboard(model)
+    assert d.figure.layout.shapes[0].visible is False  # no MCID line on raw values
+    d.measure.value = "difference"
+    rows = model.filtered(d.state)
+    expected = pool(rows, by=["therapy", "window"], method="REML")
+    shown = {t.meta: t for t in d.figure.data}
+    for r in expected.itertuples(index=False):
+        trace = shown[f"{r.therapy}:pooled"]
+        assert r.estimate in trace.y  # the drawn pooled point is the engine's estimate
+    assert d.figure.layout.shapes[0].visible and d.figure.layout.shapes[0].y0 == -MCID["pain"]
+    assert "contrast" in d.status.value
+    d.measure.value = "final"
+    assert all(not (t.x or ()) for t in d.figure.data if str(t.meta).endswith(":pooled"))

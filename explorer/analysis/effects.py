@@ -389,8 +389,9 @@ def pool(
             ]
         )
     result = pool_frame(chosen, by=keys, method=method, knha=knha, level=level)
-    studies = chosen.groupby(keys, sort=True, observed=True)["label"].agg(lambda s: "; ".join(sorted(s)))
-    result["studies"] = studies.to_numpy()
+    grouped = chosen.groupby(keys, sort=True, observed=True)
+    result["studies"] = grouped["label"].agg(lambda s: "; ".join(sorted(s))).to_numpy()
+    result["mean_weeks"] = grouped["time_weeks"].mean().to_numpy()
     result["method"] = method.upper() + ("+KNHA" if knha else "")
     return result
 

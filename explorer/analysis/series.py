@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from explorer.analysis.harmonise import OUTCOMES, harmonise, keep_one_pain_domain
+from explorer.analysis.harmonise import OUTCOMES, Z95, harmonise, keep_one_pain_domain
 from explorer.analysis.windows import DEFAULT_WINDOWS, Window, assign_windows, to_weeks
 from explorer.data.load import Evidence
 
@@ -89,3 +89,29 @@ def describe_span(series: pd.DataFrame) -> str:
 
 def nan_to_none(values: np.ndarray) -> list:
     return [None if (isinstance(v, float) and np.isnan(v)) else v for v in values]
+
+
+def contrast_series(ev: Evidence, outcome: str = "pain") -> pd.DataFrame:
+    """Between-group differences (intervention minus comparator, MD on the common scale) shaped
+    like :func:`arm_series`, so the same figure draws them: one line per study contrast."""
+    from explorer.analysis.effects import effects
+
+    eff = effects(ev, outcome=outcome, measure="MD")
+    eff = eff[eff["effect_kind"] == "contrast"].reset_index(drop=True)
+    se = np.sqrt(eff["vi"].to_numpy(dtype=float))
+    out = eff.assign(
+        value=eff["yi"].astype(float),
+        ci_lb=eff["yi"].astype(float) - Z95 * se,
+        ci_ub=eff["yi"].astype(float) + Z95 * se,
+        se=se,
+        n=eff["n1"].astype(float) + eff["n2"].astype(float),
+        arm_label=eff["arm_label"].astype(str) + " vs " + eff["comparator_label"].astype(str),
+        derivation=eff["source"] + "; intervention minus comparator; 95% CI from the SE",
+        series_id=eff["study_id"] + ":" + eff["arm_id"] + ":" + eff["comparator_arm_id"].astype(str),
+        title=eff["study_id"].map(ev.studies.set_index("study_id")["title"]),
+        doi=eff["study_id"].map(ev.studies.set_index("study_id")["doi"]),
+        pmid=eff["study_id"].map(ev.studies.set_index("study_id")["pmid"]),
+    )
+    return out.sort_values(["therapy", "study_id", "arm_id", "time_weeks"], kind="stable").reset_index(
+        drop=True
+    )

@@ -19,7 +19,7 @@ from explorer.analysis.windows import DEFAULT_WINDOWS
 from explorer.dashboard import urlstate
 from explorer.dashboard.state import MEASURES, FilterState, Model
 from explorer.data import DataError, load
-from explorer.figures.efficacy import efficacy_over_time, efficacy_traces
+from explorer.figures.efficacy import efficacy_over_time, efficacy_traces, pooled_traces
 
 TITLE = "Injection therapies for back pain: evidence explorer"
 
@@ -110,9 +110,15 @@ class Dashboard:
         labels = {code: label for label, code in model.therapy_options()}
         rows = model.filtered(self.state)
         fig = efficacy_over_time(
-            rows, therapies=self.therapy_codes, labels=labels, y_title=model.y_title(self.state)
+            rows,
+            therapies=self.therapy_codes,
+            labels=labels,
+            y_title=model.y_title(self.state),
+            pooled=model.pooled(self.state, rows),
+            mcid=1.5,  # placed now, shown or hidden by _set_mcid
         )
         self.figure = go.FigureWidget(fig)
+        self._set_mcid()
         self._show(rows)
         for control in (self.outcome, self.measure, self.therapy, self.indication, self.window):
             control.observe(self._changed, names="value")
@@ -187,18 +193,44 @@ class Dashboard:
             f"{html.escape('?' + query) if query else '(all evidence)'}</a></div>"
         )
 
+    def _set_mcid(self) -> None:
+        mcid = self.model.mcid(self.state)
+        shape, note = self.figure.layout.shapes[0], self.figure.layout.annotations[0]
+        shape.visible = note.visible = mcid is not None
+        if mcid is not None:
+            shape.y0 = shape.y1 = note.y = -mcid
+            note.text = f"MCID (−{mcid:g})"
+
     def update(self) -> None:
         """Recompute the filtered data and swap it into the existing traces."""
         rows = self.model.filtered(self.state)
-        data = efficacy_traces(rows, self.therapy_codes)
+        n = len(self.therapy_codes)
+        arms = efficacy_traces(rows, self.therapy_codes)
+        points, bands = pooled_traces(self.model.pooled(self.state, rows), self.therapy_codes)
+        faint = 0.45 if self.state.measure == "difference" else 1.0
         with self.figure.batch_update():
-            for trace, d in zip(self.figure.data, data, strict=True):
-                trace.x = d["x"]
-                trace.y = d["y"]
-                trace.error_y = d["error_y"]
-                trace.customdata = d["customdata"]
-                trace.visible = d["visible"]
+            for trace, d in zip(self.figure.data[:n], arms, strict=True):
+                trace.update(
+                    x=d["x"],
+                    y=d["y"],
+                    error_y=d["error_y"],
+                    customdata=d["customdata"],
+                    visible=d["visible"],
+                    opacity=faint,
+                )
+            rest = self.figure.data[n:]
+            for band_trace, pt_trace, band, pt in zip(rest[0::2], rest[1::2], bands, points, strict=True):
+                band_trace.update(x=band["x"], y=band["y"], visible=band["visible"])
+                pt_trace.update(
+                    x=pt["x"],
+                    y=pt["y"],
+                    customdata=pt["customdata"],
+                    visible=pt["visible"],
+                    error_y=pt["error_y"],
+                    marker=pt["marker"],
+                )
             self.figure.layout.yaxis.title.text = self.model.y_title(self.state)
+            self._set_mcid()
         self._show(rows)
 
 

@@ -9,11 +9,16 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from explorer.analysis.harmonise import OUTCOMES, outcome_unit
-from explorer.analysis.series import arm_series, describe_span
+from explorer.analysis.effects import pool
+from explorer.analysis.harmonise import MCID, OUTCOMES, outcome_unit
+from explorer.analysis.series import arm_series, contrast_series, describe_span
 from explorer.data.load import Evidence
 
-MEASURES = {"final": "Value at follow-up", "change": "Change from baseline"}
+MEASURES = {
+    "final": "Value at follow-up",
+    "change": "Change from baseline",
+    "difference": "Difference vs comparator",
+}
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,21 @@ class Model:
     def series(self, outcome: str, measure: str) -> pd.DataFrame:
         key = (outcome, measure)
         if key not in self._cache:
-            self._cache[key] = arm_series(self.ev, outcome=outcome, measure=measure)
+            if measure == "difference":
+                self._cache[key] = contrast_series(self.ev, outcome=outcome)
+            else:
+                self._cache[key] = arm_series(self.ev, outcome=outcome, measure=measure)
         return self._cache[key]
+
+    def pooled(self, state: FilterState, rows: pd.DataFrame) -> pd.DataFrame:
+        """Random-effects pools (REML) per therapy x window of the shown contrasts; empty otherwise."""
+        if state.measure != "difference" or rows.empty:
+            return pd.DataFrame(columns=["therapy"])
+        return pool(rows, by=["therapy", "window"], method="REML")
+
+    def mcid(self, state: FilterState) -> float | None:
+        """The MCID reference line applies to changes and differences, not to raw values."""
+        return None if state.measure == "final" else MCID.get(state.outcome)
 
     def therapy_options(self) -> list[tuple[str, str]]:
         """(label, code) for therapies present in the arms table, in vocabulary order."""
@@ -66,10 +84,16 @@ class Model:
     def y_title(self, state: FilterState) -> str:
         label = OUTCOMES[state.outcome][0].split(",")[0]
         unit = outcome_unit(state.outcome)
-        what = "change from baseline" if state.measure == "change" else "value"
+        what = {"change": "change from baseline", "difference": "difference vs comparator"}.get(
+            state.measure, "value"
+        )
         return f"{label}: {what} ({unit}; lower is better)"
 
     def status(self, state: FilterState, rows: pd.DataFrame) -> str:
         if rows.empty:
-            return "No study arm matches this selection. Widen the filters or press Reset."
-        return f"{describe_span(rows)} match ({len(rows)} data points)."
+            what = "between-group contrast" if state.measure == "difference" else "study arm"
+            return f"No {what} matches this selection. Widen the filters or press Reset."
+        span = describe_span(rows)
+        if state.measure == "difference":
+            span = span.replace(" arm", " contrast")
+        return f"{span} match ({len(rows)} data points)."

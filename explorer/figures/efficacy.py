@@ -82,17 +82,83 @@ def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict
     return out
 
 
+POOLED_HOVER = (
+    "<b>Pooled %{customdata[0]}</b><br>%{customdata[1]}<br>"
+    "%{y:.2f} (95% CI %{customdata[2]}); prediction interval %{customdata[3]}<br>"
+    "k = %{customdata[4]}; tau² = %{customdata[5]}; I² = %{customdata[6]}<br>%{customdata[7]}"
+    "<extra>%{fullData.name}</extra>"
+)
+KIND_SYMBOL = {"placebo_sham": "diamond", "active": "square", "conservative": "triangle-up"}
+
+
+def pooled_traces(pooled: pd.DataFrame, therapies: Sequence[str]) -> tuple[list[dict], list[dict]]:
+    """Per therapy: the pooled estimates (points with 95% CI) and their prediction intervals (bars).
+
+    ``pooled`` comes from :func:`explorer.analysis.effects.pool` (with ``mean_weeks`` as x).
+    """
+    points, bands = [], []
+    for therapy in therapies:
+        part = pooled[pooled["therapy"] == therapy] if len(pooled) else pooled
+        x = part["mean_weeks"].astype(float).tolist() if len(part) else []
+        y = part["estimate"].astype(float).tolist() if len(part) else []
+        custom, px, py = [], [], []
+        for r in part.itertuples(index=False):
+            custom.append(
+                [
+                    html.escape(f"{r.window} window, vs {str(r.comparator_kind).replace('_', '/')}"),
+                    html.escape(str(r.method)),
+                    f"{_fmt(r.ci_lb)} to {_fmt(r.ci_ub)}",
+                    f"{_fmt(r.pi_lb)} to {_fmt(r.pi_ub)}",
+                    f"{int(r.k)}",
+                    _fmt(r.tau2),
+                    f"{r.I2:.0f}%" if pd.notna(r.I2) else "–",
+                    html.escape(str(r.studies)),
+                ]
+            )
+            if pd.notna(r.pi_lb):
+                px += [r.mean_weeks, r.mean_weeks, None]
+                py += [r.pi_lb, r.pi_ub, None]
+        est = np.asarray(y, dtype=float)
+        lb = part["ci_lb"].to_numpy(dtype=float) if len(part) else np.array([])
+        ub = part["ci_ub"].to_numpy(dtype=float) if len(part) else np.array([])
+        symbols = [KIND_SYMBOL.get(k, "circle") for k in part["comparator_kind"]] if len(part) else []
+        points.append(
+            {
+                "x": x,
+                "y": y,
+                "customdata": custom,
+                "visible": bool(x),
+                "marker": {"symbol": symbols, "size": 13, "line": {"width": 1.5, "color": "white"}},
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (ub - est).tolist(),
+                    "arrayminus": (est - lb).tolist(),
+                    "thickness": 2.5,
+                    "width": 6,
+                },
+            }
+        )
+        bands.append({"x": px, "y": py, "visible": bool(px)})
+    return points, bands
+
+
 def efficacy_over_time(
     series: pd.DataFrame,
     therapies: Sequence[str] | None = None,
     labels: dict[str, str] | None = None,
     y_title: str = "Pain (0-10, lower is better)",
     title: str | None = None,
+    pooled: pd.DataFrame | None = None,
+    mcid: float | None = None,
 ) -> go.Figure:
     """Figure of arm-level values against weeks since the first injection.
 
     ``therapies`` fixes the trace set (default: those present in ``series``); ``labels`` maps
-    therapy codes to legend names.
+    therapy codes to legend names. With ``pooled`` (from :func:`explorer.analysis.effects.pool`),
+    each therapy also gets its pooled random-effects estimates as bold points with 95% CIs and
+    prediction intervals; ``mcid`` draws a reference line at minus the minimal clinically
+    important difference (improvement is negative on the common scales).
     """
     if therapies is None:
         therapies = list(dict.fromkeys(series["therapy"].tolist())) if len(series) else []
@@ -109,8 +175,44 @@ def efficacy_over_time(
                 hovertemplate=HOVER,
                 connectgaps=False,
                 meta=therapy,
+                opacity=0.45 if pooled is not None else 1.0,
                 **data,
             )
+        )
+    if pooled is not None:
+        points, bands = pooled_traces(pooled, therapies)
+        for therapy, pt, band in zip(therapies, points, bands, strict=True):
+            fig.add_trace(
+                go.Scatter(
+                    mode="lines",
+                    name=f"{labels.get(therapy, therapy)}: prediction interval",
+                    legendgroup=therapy,
+                    showlegend=False,
+                    hoverinfo="skip",
+                    line={"color": colour(therapy), "width": 8},
+                    opacity=0.25,
+                    meta=f"{therapy}:pi",
+                    **band,
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    mode="markers",
+                    name=f"{labels.get(therapy, therapy)}: pooled",
+                    legendgroup=therapy,
+                    showlegend=False,
+                    hovertemplate=POOLED_HOVER,
+                    marker_color=colour(therapy),
+                    meta=f"{therapy}:pooled",
+                    **pt,
+                )
+            )
+    if mcid is not None:
+        fig.add_hline(
+            y=-mcid,
+            line={"dash": "dash", "color": "#555", "width": 1},
+            annotation_text=f"MCID (−{mcid:g})",
+            annotation_position="bottom right",
         )
     fig.update_layout(
         title=title,
