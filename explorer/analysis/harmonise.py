@@ -25,6 +25,14 @@ OUTCOMES: dict[str, tuple[str, tuple[str, ...], float]] = {
 #: 15 of 100 for pain (1.5 on 0-10) and 10 points of ODI (10 % of the scale), the thresholds of the
 #: international consensus of Ostelo et al., Spine 2008;33(1):90-94 (doi 10.1097/BRS.0b013e31815e3a10).
 MCID: dict[str, float] = {"pain": 1.5, "leg_pain": 1.5, "back_pain": 1.5, "function": 10.0}
+#: Short names for axis titles and summaries.
+SHORT_LABEL = {
+    "pain": "Pain",
+    "leg_pain": "Leg pain",
+    "back_pain": "Back pain",
+    "function": "Function",
+    "quality_of_life": "Quality of life",
+}
 RADICULAR = {"radiculopathy", "spinal_stenosis", "mixed_radicular"}
 
 

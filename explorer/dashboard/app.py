@@ -77,7 +77,10 @@ class Dashboard:
             layout=w.Layout(width="100%"),
         )
         self.measure = w.ToggleButtons(
-            options=[(v, k) for k, v in MEASURES.items()], value=self.state.measure, description="Show"
+            options=[(v, k) for k, v in MEASURES.items()],
+            value=self.state.measure,
+            description="Show",
+            style={"button_width": "auto"},
         )
         self.therapy = w.SelectMultiple(
             options=model.therapy_options(),

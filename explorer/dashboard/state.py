@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from explorer.analysis.effects import pool
-from explorer.analysis.harmonise import MCID, OUTCOMES, outcome_unit
+from explorer.analysis.harmonise import MCID, SHORT_LABEL, outcome_unit
 from explorer.analysis.series import arm_series, contrast_series, describe_span
 from explorer.data.load import Evidence
 
@@ -82,7 +82,7 @@ class Model:
         return s[mask]
 
     def y_title(self, state: FilterState) -> str:
-        label = OUTCOMES[state.outcome][0].split(",")[0]
+        label = SHORT_LABEL[state.outcome]
         unit = outcome_unit(state.outcome)
         what = {"change": "change from baseline", "difference": "difference vs comparator"}.get(
             state.measure, "value"
