@@ -12,8 +12,8 @@ pytestmark = pytest.mark.browser
 TRACES_JS = "() => document.querySelector('.js-plotly-plot').data.map(t => [t.meta, (t.x || []).length])"
 
 
-def open_dashboard(browser, server):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def open_dashboard(browser, server, query: str = ""):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     external: list[str] = []
     page.on(
         "request",
@@ -23,13 +23,13 @@ def open_dashboard(browser, server):
             else None
         ),
     )
-    page.goto(server.url, timeout=120_000)
+    page.goto(server.url + query, timeout=120_000)
     return page, external
 
 
 def test_dashboard_plots_filters_and_stays_local(browser, voila, tmp_path: Path) -> None:
     server = voila()
-    page, external = open_dashboard(browser, server)
+    page, external = open_dashboard(browser, server, "?design=all")
     page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
     before = dict(page.evaluate(TRACES_JS))
     shown = [k for k, n in before.items() if n > 0]
@@ -70,7 +70,7 @@ def test_html_in_titles_shows_as_text(browser, voila, data_copy: Path) -> None:
         w.writeheader()
         w.writerows(recs)
     server = voila(data_copy)
-    page, _ = open_dashboard(browser, server)
+    page, _ = open_dashboard(browser, server, "?view=studies&design=all")
     page.wait_for_selector(".explorer-studies", timeout=120_000)
     table_text = page.locator(".explorer-studies").inner_text()
     assert "<b>Bold</b>" in table_text  # shown literally, not rendered
@@ -112,4 +112,43 @@ def test_url_query_selects_the_starting_view(browser, voila) -> None:
     link = page.locator("a.explorer-share")
     assert link.get_attribute("href") == f"?therapy={therapy}&window=short"
     assert "junk" in page.locator(".explorer-notice").inner_text()
+    page.close(run_before_unload=True)
+
+
+def test_forest_leave_one_out_and_exports(browser, voila, tmp_path: Path) -> None:
+    server = voila()
+    page, external = open_dashboard(browser, server, "?view=forest&design=all")
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
+    title = page.locator(".js-plotly-plot .gtitle").first
+    before = title.text_content()
+    assert before.startswith("Pooled")
+    leave = page.locator(".widget-select-multiple select").last  # the forest's "Leave out" list
+    first = leave.locator("option").first.inner_text().replace("\xa0", " ")
+    leave.select_option(label=first)
+    page.wait_for_function(
+        "(b) => document.querySelector('.js-plotly-plot .gtitle').textContent !== b",
+        arg=before,
+        timeout=30_000,
+    )
+    assert title.text_content() != before
+    assert first in page.locator(".explorer-muted").filter(has_text="left out").inner_text()
+    # the CSV export downloads the rows of the current selection
+    with page.expect_download() as info:
+        page.locator("a.explorer-export", has_text="Data (CSV)").click()
+    path = tmp_path / "export.csv"
+    info.value.save_as(path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and {"study_id", "value", "locator", "dataset_version"} <= set(rows[0])
+    assert external == []
+    page.close(run_before_unload=True)
+
+
+def test_empty_selection_message_in_browser(browser, voila) -> None:
+    server = voila()
+    page, _ = open_dashboard(browser, server, "?outcome=quality_of_life&window=immediate")
+    page.wait_for_selector(".explorer-status", timeout=120_000)
+    assert "No study arm with this outcome matches" in page.locator(".explorer-status").inner_text()
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    assert "No data for this selection" in page.locator(".js-plotly-plot").inner_text()
     page.close(run_before_unload=True)

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import csv
+import itertools
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import unquote
 
+import pytest
+
+from explorer.analysis.effects import pool
+from explorer.analysis.harmonise import MCID
 from explorer.dashboard import Dashboard, FilterState, Model, app
+from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES
 from explorer.data import load
 
 from .conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def model() -> Model:
+    return Model(load(DATA))
 
 
 def lengths(d: Dashboard) -> list[int]:
@@ -16,8 +31,15 @@ def lengths(d: Dashboard) -> list[int]:
     return [len(t.x or ()) for t in d.figure.data[: len(d.therapy_codes)]]
 
 
-def test_filter_updates_traces_in_place() -> None:
-    d = Dashboard(Model(load(DATA)))
+def test_default_is_randomised_evidence(model: Model) -> None:
+    d = Dashboard(model)
+    assert d.state.designs == ("rct",)
+    rows = model.filtered(d.state)
+    assert set(rows["design"]) <= {"rct"}
+
+
+def test_filter_updates_traces_in_place(model: Model) -> None:
+    d = Dashboard(model, FilterState(designs=()))
     traces_before = list(d.figure.data)
     all_lengths = lengths(d)
     assert sum(all_lengths) > 0
@@ -29,38 +51,105 @@ def test_filter_updates_traces_in_place() -> None:
     assert after[d.therapy_codes.index(keep)] == all_lengths[d.therapy_codes.index(keep)]
 
 
-def test_empty_selection_says_so_and_reset_restores() -> None:
-    model = Model(load(DATA))
+def test_empty_selection_says_so_and_reset_restores(model: Model) -> None:
     d = Dashboard(model)
     full = lengths(d)
-    d.therapy.value = (
-        ("medial_branch_block",) if "medial_branch_block" in d.therapy_codes else (d.therapy_codes[-1],)
-    )
     d.indication.value = (d.indication.options[-1][1],)
+    d.therapy.value = (d.therapy.options[-1][1],)
     d.outcome.value = "quality_of_life"
-    if sum(lengths(d)) == 0:
-        assert "No study arm matches" in d.status.value
-    d.outcome.value = "pain"
+    assert sum(lengths(d)) == 0
+    assert "No study arm with this outcome matches" in d.status.value
     d.reset.click()
-    assert lengths(d) == full
+    assert lengths(d) == full and d.state == FilterState()
 
 
-def test_outcome_switch_changes_axis_title() -> None:
-    d = Dashboard(Model(load(DATA)))
+def test_no_filter_combination_raises(model: Model) -> None:
+    """A sample of combinations: every view draws or says why, never raises."""
+    d = Dashboard(model)
+    combos = itertools.product(
+        list(OUTCOME_CHOICES), list(MEASURES), [(), ("rct",)], [(), ("short",), ("long",)]
+    )
+    for i, (outcome, measure, designs, windows) in enumerate(combos):
+        d.set_state(FilterState(outcome=outcome, measure=measure, designs=designs, windows=windows))
+        d.tabs.selected_index = i % len(d.views)
+        assert d.current.message.value == "", (outcome, measure, designs, windows, d.current.name)
+
+
+def test_outcome_switch_changes_axis_title(model: Model) -> None:
+    d = Dashboard(model)
     d.outcome.value = "function"
     assert "% of scale" in d.figure.layout.yaxis.title.text
+    d.outcome.value = "responders"
+    assert "higher is better" in d.figure.layout.yaxis.title.text
 
 
-def test_state_filtering_is_a_pure_mask() -> None:
-    model = Model(load(DATA))
-    all_rows = model.filtered(FilterState())
-    prp = model.filtered(FilterState(therapies=("prp",)))
-    assert set(prp["therapy"]) <= {"prp"} and len(prp) <= len(all_rows)
+def test_difference_view_overlays_pooled_estimates_and_mcid(model: Model) -> None:
+    d = Dashboard(model, FilterState(designs=()))
+    assert d.figure.layout.shapes[0].visible is False  # no MCID line on raw values
+    d.measure.value = "difference"
+    rows = model.filtered(d.state)
+    expected = pool(rows, by=["therapy", "window"], method="REML")
+    assert len(expected)
+    shown = {t.meta: t for t in d.figure.data}
+    for r in expected.itertuples(index=False):
+        assert r.estimate in shown[f"{r.therapy}:pooled"].y  # the drawn point is the engine's estimate
+    assert d.figure.layout.shapes[0].visible and d.figure.layout.shapes[0].y0 == -MCID["pain"]
+    d.measure.value = "final"
+    assert all(not (t.x or ()) for t in d.figure.data if str(t.meta).endswith(":pooled"))
+
+
+def test_forest_leave_one_out_changes_the_pool(model: Model) -> None:
+    d = Dashboard(model, FilterState(designs=()), view="forest")
+    forest = d.current
+    assert forest.name == "forest" and forest.group.value
+    before = forest.figure.layout.title.text
+    studies = [v for _, v in forest.leave_out.options]
+    assert len(studies) >= 2
+    forest.leave_out.value = (studies[0],)
+    therapy, window, comparator = forest.group.value.split("|")
+    _, expected = model.forest(d.state, therapy, window, comparator, (studies[0],))
+    assert forest.figure.layout.title.text != before
+    assert f"{expected['estimate']:.2f}" in forest.figure.layout.title.text
+
+
+def test_evidence_map_click_filters_everything(model: Model) -> None:
+    d = Dashboard(model, view="map")
+    cells = d.current.figure.data[0].customdata
+    therapy, indication = cells[0][:2]
+    d.pick_cell(therapy, indication)
+    assert d.state.therapies == (therapy,) and d.state.indications == (indication,)
+    assert d.therapy.value == (therapy,)
+    assert f"therapy={therapy}" in d.link.value
+
+
+def test_exports_are_formula_safe_and_complete(model: Model, data_copy: Path) -> None:
+    path = data_copy / "studies.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        r = csv.DictReader(fh)
+        header, recs = r.fieldnames, list(r)
+    for rec in recs:
+        rec["label"] = '=HYPERLINK("http://x")'
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(recs)
+    d = Dashboard(Model(load(data_copy)), FilterState(designs=(), outcome="responders"))
+    links = dict(
+        re.findall(r"download='([^']+)' href='data:[^;]+;charset=utf-8;base64,([^']+)'", d.exports.value)
+    )
+    csv_name = next(n for n in links if n.endswith(".csv"))
+    text = base64.b64decode(links[csv_name]).decode("utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    assert len(rows) == len(d.model.filtered(d.state))
+    assert all(r["label"].startswith("'=") for r in rows)
+    bib = base64.b64decode(links[next(n for n in links if n.endswith(".bib"))]).decode("utf-8")
+    assert bib.count("@article{") == len(
+        set(r["study_id"] for r in rows) | set(d.model.studies(d.state)["study_id"])
+    )
+    assert unquote(csv_name).startswith("injection-evidence-")
 
 
 def test_titles_from_data_are_escaped(data_copy: Path) -> None:
-    import csv
-
     path = data_copy / "studies.csv"
     with open(path, newline="", encoding="utf-8") as fh:
         r = csv.DictReader(fh)
@@ -71,8 +160,23 @@ def test_titles_from_data_are_escaped(data_copy: Path) -> None:
         w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
         w.writeheader()
         w.writerows(recs)
-    d = Dashboard(Model(load(data_copy)))
-    assert "<script>" not in d.table.value and "&lt;script&gt;" in d.table.value
+    d = Dashboard(Model(load(data_copy)), view="studies")
+    table = d.current.table.value
+    assert "<script>" not in table and "&lt;script&gt;" in table
+
+
+def test_summary_speaks_plainly(model: Model) -> None:
+    d = Dashboard(model, FilterState(designs=()), view="summary")
+    text = d.current.text.value
+    assert "points" in text and "How sure we are" in text and "not medical advice" in text
+
+
+def test_presentation_mode_and_image_format(model: Model) -> None:
+    d = Dashboard(model)
+    d.present.value = True
+    assert "explorer-present" in d.widget._dom_classes and "present=1" in d.link.value
+    d.image_format.value = "svg"
+    assert d.figure._config["toImageButtonOptions"]["format"] == "svg"
 
 
 def test_broken_data_gives_one_clear_message(tmp_path: Path) -> None:
@@ -81,23 +185,3 @@ def test_broken_data_gives_one_clear_message(tmp_path: Path) -> None:
     (bad / "arms.csv").write_text("study_id\n", encoding="utf-8")
     widget = app(str(bad))
     assert "could not be loaded" in widget.value and "arms.csv:1:" in widget.value
-
-
-def test_difference_view_overlays_pooled_estimates_and_mcid() -> None:
-    from explorer.analysis.effects import pool
-    from explorer.analysis.harmonise import MCID
-
-    model = Model(load(DATA))
-    d = Dashboard(model)
-    assert d.figure.layout.shapes[0].visible is False  # no MCID line on raw values
-    d.measure.value = "difference"
-    rows = model.filtered(d.state)
-    expected = pool(rows, by=["therapy", "window"], method="REML")
-    shown = {t.meta: t for t in d.figure.data}
-    for r in expected.itertuples(index=False):
-        trace = shown[f"{r.therapy}:pooled"]
-        assert r.estimate in trace.y  # the drawn pooled point is the engine's estimate
-    assert d.figure.layout.shapes[0].visible and d.figure.layout.shapes[0].y0 == -MCID["pain"]
-    assert "contrast" in d.status.value
-    d.measure.value = "final"
-    assert all(not (t.x or ()) for t in d.figure.data if str(t.meta).endswith(":pooled"))

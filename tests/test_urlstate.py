@@ -45,7 +45,37 @@ def test_dashboard_starts_from_query_and_shows_link() -> None:
     d = Dashboard(model, state, ignored)
     assert d.therapy.value == (codes[0],) and d.window.value == ("short",)
     assert f"?therapy={codes[0]}&amp;window=short" in d.link.value
+    d.tabs.selected_index = 2
+    assert "view=map" in d.link.value
     assert "&lt;b&gt;" not in d.status.value or "<b>x</b>" not in d.status.value
     assert "bogus" in d.status.value
     d.reset.click()
-    assert "(all evidence)" in d.link.value
+    assert "?view=map" in d.link.value and "therapy" not in d.link.value
+
+
+def test_every_filter_round_trips_through_the_url() -> None:
+    vocab = {
+        "approach": ["caudal", "transforaminal"],
+        "guidance": ["fluoroscopy"],
+        "comparator": ["active"],
+        "design": ["rct", "single_arm"],
+        "rob": ["low", "high"],
+    }
+    state = FilterState(
+        outcome="responders",
+        measure="change",
+        therapies=("prp",),
+        approaches=("caudal",),
+        indications=("discogenic",),
+        guidance=("fluoroscopy",),
+        comparators=("active",),
+        designs=("rct", "single_arm"),
+        windows=("long",),
+        rob=("low",),
+        year_min=2005,
+        year_max=2020,
+        min_n=40,
+    )
+    assert parse(to_query(state), THER, IND, vocab)[0] == state
+    every = state.with_(designs=())
+    assert "design=all" in to_query(every) and parse(to_query(every), THER, IND, vocab)[0] == every

@@ -1,8 +1,9 @@
-"""The Voila dashboard: ipywidgets wiring over :mod:`explorer.dashboard.state`.
+"""The Voila dashboard: filters on the left, one view at a time on the right.
 
-The figure is built once with one trace per therapy; a filter change swaps the traces' arrays in
-one ``batch_update`` (no rebuild, no flicker). Every string from the data that reaches HTML is
-escaped.
+ipywidgets wiring over :mod:`explorer.dashboard.state` (state -> derived data) and
+:mod:`explorer.dashboard.views`. Views are built the first time they are shown and redrawn in
+place afterwards (no figure rebuild for the main plot). Every string from the data that reaches
+HTML is escaped.
 """
 
 from __future__ import annotations
@@ -11,17 +12,33 @@ import html
 import os
 
 import ipywidgets as w
-import pandas as pd
-import plotly.graph_objects as go
 
-from explorer.analysis.harmonise import OUTCOMES
 from explorer.analysis.windows import DEFAULT_WINDOWS
 from explorer.dashboard import urlstate
-from explorer.dashboard.state import MEASURES, FilterState, Model
+from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES, FilterState, Model
+from explorer.dashboard.views import (
+    ForestView,
+    MapView,
+    SafetyView,
+    StudiesView,
+    SummaryView,
+    TimeView,
+    exports_html,
+)
 from explorer.data import DataError, load
-from explorer.figures.efficacy import efficacy_over_time, efficacy_traces, pooled_traces
 
 TITLE = "Injection therapies for back pain: evidence explorer"
+STYLE = """<style>
+.explorer-title { font-size: 1.6em; font-weight: 600; margin: 0 0 0.2em 0; }
+.explorer-muted { color: var(--jp-ui-font-color2, #666); font-size: 0.9em; }
+.explorer-table { border-collapse: collapse; font-size: 0.92em; }
+.explorer-table th, .explorer-table td { border-bottom: 1px solid #ddd; padding: 3px 6px; text-align: left; vertical-align: top; }
+.explorer-notice { color: #8a5300; }
+.explorer-present { font-size: 1.25em; }
+.explorer-present .explorer-filters { display: none !important; }
+.explorer-present .widget-tab > .p-TabBar, .explorer-present .widget-tab > .lm-TabBar { font-size: 1.1em; }
+.explorer-summary p { max-width: 60em; line-height: 1.5; }
+</style>"""
 
 
 def error_panel(exc: Exception) -> w.HTML:
@@ -39,202 +56,271 @@ def error_panel(exc: Exception) -> w.HTML:
     return w.HTML(f"<div class='explorer-error' role='alert'><h2>{TITLE}</h2>{body}</div>")
 
 
-def studies_table(rows: pd.DataFrame) -> str:
-    """An escaped HTML table of the matching studies: the chart's text alternative."""
-    if rows.empty:
-        return ""
-    studies = rows.drop_duplicates("study_id")[["label", "title", "design", "indication", "doi", "pmid"]]
-    body = []
-    for r in studies.itertuples(index=False):
-        link = ""
-        if isinstance(r.doi, str) and r.doi:
-            link = f"<a href='https://doi.org/{html.escape(r.doi, quote=True)}' target='_blank' rel='noopener'>DOI</a>"
-        elif isinstance(r.pmid, str) and r.pmid:
-            link = f"PMID {html.escape(r.pmid)}"
-        body.append(
-            f"<tr><td>{html.escape(r.label)}</td><td>{html.escape(r.title)}</td>"
-            f"<td>{html.escape(str(r.design))}</td><td>{html.escape(str(r.indication))}</td><td>{link}</td></tr>"
-        )
-    return (
-        "<table class='explorer-studies'><caption>Studies shown in the plot</caption>"
-        "<thead><tr><th>Study</th><th>Title</th><th>Design</th><th>Indication</th><th>Source</th></tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
+def _multi(
+    description: str, options: list[tuple[str, str]], value: tuple[str, ...], rows: int = 4
+) -> w.SelectMultiple:
+    codes = {c for _, c in options}
+    return w.SelectMultiple(
+        options=options,
+        value=tuple(v for v in value if v in codes),
+        description=description,
+        rows=min(rows, max(2, len(options))),
+        layout=w.Layout(width="100%"),
+        style={"description_width": "82px"},
     )
 
 
 class Dashboard:
     """Widgets and wiring. ``Dashboard(model).widget`` is what the notebook displays."""
 
-    def __init__(self, model: Model, state: FilterState | None = None, ignored: list[str] | None = None):
+    def __init__(
+        self,
+        model: Model,
+        state: FilterState | None = None,
+        ignored: list[str] | None = None,
+        view: str = "time",
+        present: bool = False,
+    ):
         self.model = model
-        self.ignored = list(ignored or [])
         self.state = state or FilterState()
-        ev = model.ev
+        self.ignored = list(ignored or [])
+        self._quiet = False
+        ev, m, s = model.ev, model, self.state
+        style = {"description_width": "82px"}
         self.outcome = w.Dropdown(
-            options=[(v[0], k) for k, v in OUTCOMES.items()],
-            value=self.state.outcome,
+            options=[(v, k) for k, v in OUTCOME_CHOICES.items()],
+            value=s.outcome,
             description="Outcome",
             layout=w.Layout(width="100%"),
+            style=style,
         )
         self.measure = w.ToggleButtons(
             options=[(v, k) for k, v in MEASURES.items()],
-            value=self.state.measure,
+            value=s.measure,
             description="Show",
-            style={"button_width": "auto"},
+            style={"button_width": "auto", **style},
         )
-        self.therapy = w.SelectMultiple(
-            options=model.therapy_options(),
-            value=self.state.therapies,
-            description="Therapy",
-            rows=8,
+        arms, studies = ev.arms, ev.studies
+        self.therapy = _multi("Therapy", m.therapy_options(), s.therapies, 8)
+        self.approach = _multi("Approach", m.options("arms", "approach", arms["approach"]), s.approaches, 5)
+        self.indication = _multi("Indication", m.indication_options(), s.indications, 5)
+        self.guidance = _multi("Guidance", m.options("arms", "guidance", arms["guidance"]), s.guidance)
+        self.comparator = _multi(
+            "Comparator", m.options("arms", "comparator_kind", arms["comparator_kind"]), s.comparators, 3
+        )
+        self.design = _multi("Design", m.options("studies", "design", studies["design"]), s.designs)
+        self.window = _multi("Follow-up", [(win.label, win.name) for win in DEFAULT_WINDOWS], s.windows)
+        self.rob = _multi(
+            "Risk of bias", m.options("studies", "risk_of_bias", studies["risk_of_bias"]), s.rob, 4
+        )
+        lo, hi = m.year_range()
+        self.years = w.IntRangeSlider(
+            value=(s.year_min or lo, s.year_max or hi),
+            min=lo,
+            max=hi,
+            description="Published",
+            style=style,
             layout=w.Layout(width="100%"),
         )
-        self.indication = w.SelectMultiple(
-            options=model.indication_options(),
-            value=self.state.indications,
-            description="Indication",
-            rows=6,
-            layout=w.Layout(width="100%"),
+        self.min_n = w.BoundedIntText(
+            value=s.min_n,
+            min=0,
+            max=100_000,
+            step=10,
+            description="Min. n",
+            style=style,
+            layout=w.Layout(width="60%"),
         )
-        self.window = w.SelectMultiple(
-            options=[(win.label, win.name) for win in DEFAULT_WINDOWS],
-            value=self.state.windows,
-            description="Follow-up",
-            rows=4,
-            layout=w.Layout(width="100%"),
+        self.controls = [
+            self.outcome,
+            self.measure,
+            self.therapy,
+            self.approach,
+            self.indication,
+            self.guidance,
+            self.comparator,
+            self.design,
+            self.window,
+            self.rob,
+            self.years,
+            self.min_n,
+        ]
+        self.reset = w.Button(description="Reset", icon="undo", tooltip="Back to all randomised evidence")
+        self.present = w.ToggleButton(
+            value=present,
+            description="Presentation mode",
+            icon="desktop",
+            tooltip="Larger type, no filter panel: for a room",
         )
-        self.link = w.HTML()
-        self.reset = w.Button(
-            description="Reset filters", icon="undo", tooltip="Show all therapies and indications"
+        self.image_format = w.ToggleButtons(
+            options=[("PNG", "png"), ("SVG", "svg")],
+            value="png",
+            description="Figures",
+            style={"button_width": "auto", **style},
         )
         self.status = w.HTML()
-        self.table = w.HTML()
-        self.therapy_codes = [code for _, code in model.therapy_options()]
-        labels = {code: label for label, code in model.therapy_options()}
-        rows = model.filtered(self.state)
-        fig = efficacy_over_time(
-            rows,
-            therapies=self.therapy_codes,
-            labels=labels,
-            y_title=model.y_title(self.state),
-            pooled=model.pooled(self.state, rows),
-            mcid=1.5,  # placed now, shown or hidden by _set_mcid
-        )
-        self.figure = go.FigureWidget(fig)
-        self._set_mcid()
-        self._show(rows)
-        for control in (self.outcome, self.measure, self.therapy, self.indication, self.window):
+        self.link = w.HTML()
+        self.exports = w.HTML()
+        self.views = [
+            TimeView(m),
+            ForestView(m),
+            MapView(m, self.pick_cell),
+            SafetyView(m),
+            StudiesView(m),
+            SummaryView(m),
+        ]
+        self.tabs = w.Tab(children=[v.box for v in self.views])
+        for i, v in enumerate(self.views):
+            self.tabs.set_title(i, v.title)
+        names = [v.name for v in self.views]
+        self.tabs.selected_index = names.index(view) if view in names else 0
+        for control in self.controls:
             control.observe(self._changed, names="value")
+        self.tabs.observe(lambda _c: self.update(), names="selected_index")
         self.reset.on_click(self._reset)
-        n_studies = len(ev.studies)
+        self.present.observe(lambda _c: self._present(), names="value")
+        self.image_format.observe(lambda _c: self._image_format(), names="value")
         header = w.HTML(
             f"<div class='explorer-title'>{TITLE}</div>"
-            f"<div class='explorer-muted'>Dataset version {html.escape(ev.version)} · {n_studies} publications · "
-            "every point links to its source (hover). Values are on a common scale where lower is better.</div>"
+            f"<div class='explorer-muted'>Dataset version {html.escape(ev.version)} · {len(studies)} publications. "
+            "Every point links to its source (hover). Pain is on 0-10 and function on % of the scale; lower is "
+            "better except for responders.</div>"
         )
         help_text = w.HTML(
-            "<div class='explorer-muted'>Ctrl/Cmd-click to pick several; none picked means all.</div>"
+            "<div class='explorer-muted'>Ctrl/Cmd-click picks several; none picked means all.</div>"
         )
-        filters = w.VBox(
-            [
-                self.outcome,
-                self.measure,
-                self.therapy,
-                self.indication,
-                self.window,
-                help_text,
-                self.reset,
-                self.link,
-            ],
-            layout=w.Layout(width="340px", min_width="280px"),
+        self.filters = w.VBox(
+            [*self.controls, help_text, self.reset], layout=w.Layout(width="360px", min_width="300px")
         )
+        self.filters.add_class("explorer-filters")
         main = w.VBox(
-            [self.status, self.figure, self.table], layout=w.Layout(flex="1 1 auto", overflow="hidden")
+            [self.status, self.tabs, self.link, self.exports, w.HBox([self.present, self.image_format])],
+            layout=w.Layout(flex="1 1 auto", overflow="hidden"),
         )
-        self.widget = w.VBox([header, w.HBox([filters, main])])
+        self.widget = w.VBox([w.HTML(STYLE), header, w.HBox([self.filters, main])])
+        self.widget.add_class("explorer-root")
+        self._present()
+        self.update()
 
+    # ------------------------------------------------------------------ state
     def _read_state(self) -> FilterState:
+        lo, hi = self.model.year_range()
+        y0, y1 = self.years.value
         return FilterState(
             outcome=self.outcome.value,
             measure=self.measure.value,
             therapies=tuple(self.therapy.value),
+            approaches=tuple(self.approach.value),
             indications=tuple(self.indication.value),
+            guidance=tuple(self.guidance.value),
+            comparators=tuple(self.comparator.value),
+            designs=tuple(self.design.value),
             windows=tuple(self.window.value),
+            rob=tuple(self.rob.value),
+            year_min=None if y0 == lo else y0,
+            year_max=None if y1 == hi else y1,
+            min_n=int(self.min_n.value or 0),
         )
 
     def _changed(self, _change=None) -> None:
+        if self._quiet:
+            return
         self.state = self._read_state()
         self.update()
 
-    def _reset(self, _button=None) -> None:
-        with (
-            self.therapy.hold_trait_notifications(),
-            self.indication.hold_trait_notifications(),
-            self.window.hold_trait_notifications(),
-        ):
-            self.therapy.value = ()
-            self.indication.value = ()
-            self.window.value = ()
+    def set_state(self, state: FilterState) -> None:
+        """Move every control to ``state`` (one update at the end)."""
+        lo, hi = self.model.year_range()
+        self._quiet = True
+        try:
+            self.outcome.value, self.measure.value = state.outcome, state.measure
+            for control, value in (
+                (self.therapy, state.therapies),
+                (self.approach, state.approaches),
+                (self.indication, state.indications),
+                (self.guidance, state.guidance),
+                (self.comparator, state.comparators),
+                (self.design, state.designs),
+                (self.window, state.windows),
+                (self.rob, state.rob),
+            ):
+                codes = {c for _, c in control.options}
+                control.value = tuple(v for v in value if v in codes)
+            self.years.value = (state.year_min or lo, state.year_max or hi)
+            self.min_n.value = state.min_n
+        finally:
+            self._quiet = False
         self._changed()
 
-    def _show(self, rows: pd.DataFrame) -> None:
+    def _reset(self, _button=None) -> None:
+        self.ignored = []
+        self.set_state(FilterState())
+
+    def pick_cell(self, therapy: str, indication: str) -> None:
+        """Evidence-map click: filter everything to that therapy and indication."""
+        self.set_state(self.state.with_(therapies=(therapy,), indications=(indication,)))
+
+    def _present(self) -> None:
+        if self.present.value:
+            self.widget.add_class("explorer-present")
+        else:
+            self.widget.remove_class("explorer-present")
+        self._show_link()
+
+    def _image_format(self) -> None:
+        for v in self.views:
+            fig = getattr(v, "figure", None)
+            if fig is not None:
+                cfg = dict(fig._config or {})
+                cfg["toImageButtonOptions"] = {
+                    **cfg.get("toImageButtonOptions", {}),
+                    "format": self.image_format.value,
+                }
+                fig._config = cfg
+
+    # ------------------------------------------------------------------ view
+    @property
+    def current(self):
+        return self.views[self.tabs.selected_index or 0]
+
+    def _show_link(self) -> None:
+        query = urlstate.to_query(self.state, self.current.name, bool(self.present.value))
+        href = html.escape("?" + query, quote=True)
+        shown = html.escape("?" + query) if query else "(all randomised evidence)"
+        self.link.value = f"<div class='explorer-link'>Link to this view: <a class='explorer-share' href='{href}'>{shown}</a></div>"
+
+    def update(self) -> None:
+        """Redraw the visible view for the current state; the others redraw when shown."""
+        state = self.state
+        rows = self.model.filtered(state)
         notice = ""
         if self.ignored:
             notice = (
                 f"<div class='explorer-notice'>Ignored in the link (not a known filter value): "
                 f"{html.escape(', '.join(self.ignored[:10]))}</div>"
             )
+        studies = self.model.studies(state)["study_id"].nunique()
         self.status.value = (
-            f"<div class='explorer-status' aria-live='polite'>"
-            f"{html.escape(self.model.status(self.state, rows))}</div>{notice}"
+            f"<div class='explorer-status' aria-live='polite'>{html.escape(self.model.status(state, rows))} "
+            f"<span class='explorer-muted'>({studies} studies match the filters for any outcome.)"
+            f"</span></div>{notice}"
         )
-        self.table.value = studies_table(rows)
-        query = urlstate.to_query(self.state)
-        href = html.escape("?" + query, quote=True)
-        self.link.value = (
-            f"<div class='explorer-link'>Link to this view: <a class='explorer-share' href='{href}'>"
-            f"{html.escape('?' + query) if query else '(all evidence)'}</a></div>"
-        )
+        self.current.update(state)
+        self._image_format()
+        self._show_link()
+        self.exports.value = exports_html(self.model, state, self.model.ev.version)
 
-    def _set_mcid(self) -> None:
-        mcid = self.model.mcid(self.state)
-        shape, note = self.figure.layout.shapes[0], self.figure.layout.annotations[0]
-        shape.visible = note.visible = mcid is not None
-        if mcid is not None:
-            shape.y0 = shape.y1 = note.y = -mcid
-            note.text = f"MCID (−{mcid:g})"
+    # conveniences for tests and notebooks
+    @property
+    def figure(self):
+        view = self.views[0]
+        if not view.built:
+            view.update(self.state)
+        return view.figure
 
-    def update(self) -> None:
-        """Recompute the filtered data and swap it into the existing traces."""
-        rows = self.model.filtered(self.state)
-        n = len(self.therapy_codes)
-        arms = efficacy_traces(rows, self.therapy_codes)
-        points, bands = pooled_traces(self.model.pooled(self.state, rows), self.therapy_codes)
-        faint = 0.45 if self.state.measure == "difference" else 1.0
-        with self.figure.batch_update():
-            for trace, d in zip(self.figure.data[:n], arms, strict=True):
-                trace.update(
-                    x=d["x"],
-                    y=d["y"],
-                    error_y=d["error_y"],
-                    customdata=d["customdata"],
-                    visible=d["visible"],
-                    opacity=faint,
-                )
-            rest = self.figure.data[n:]
-            for band_trace, pt_trace, band, pt in zip(rest[0::2], rest[1::2], bands, points, strict=True):
-                band_trace.update(x=band["x"], y=band["y"], visible=band["visible"])
-                pt_trace.update(
-                    x=pt["x"],
-                    y=pt["y"],
-                    customdata=pt["customdata"],
-                    visible=pt["visible"],
-                    error_y=pt["error_y"],
-                    marker=pt["marker"],
-                )
-            self.figure.layout.yaxis.title.text = self.model.y_title(self.state)
-            self._set_mcid()
-        self._show(rows)
+    @property
+    def therapy_codes(self) -> list[str]:
+        return [code for _, code in self.model.therapy_options()]
 
 
 def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
@@ -247,9 +333,17 @@ def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
         model = Model(load(data_dir))
         if query is None:
             query = os.environ.get("QUERY_STRING", "")
+        vocab = {
+            "approach": list(model.labels("arms", "approach")),
+            "guidance": list(model.labels("arms", "guidance")),
+            "comparator": list(model.labels("arms", "comparator_kind")),
+            "design": list(model.labels("studies", "design")),
+            "rob": list(model.labels("studies", "risk_of_bias")),
+        }
         therapies = [code for _, code in model.therapy_options()]
         indications = [code for _, code in model.indication_options()]
-        state, ignored = urlstate.parse(query, therapies, indications)
-        return Dashboard(model, state, ignored).widget
+        state, ignored = urlstate.parse(query, therapies, indications, vocab)
+        view, present = urlstate.parse_view(query)
+        return Dashboard(model, state, ignored, view, present).widget
     except Exception as exc:  # the page must say what is wrong, never go blank
         return error_panel(exc)

@@ -1,17 +1,18 @@
 """Dashboard state and derived data, without widgets (testable without a browser).
 
-state (what the user picked) -> derived data (filtered series) -> view (the widgets in app.py).
+state (what the user picked) -> derived data (filtered series, pools, tables) -> view (app.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
-from explorer.analysis.effects import pool
+from explorer.analysis.effects import pool, select_one_per_cohort
 from explorer.analysis.harmonise import MCID, SHORT_LABEL, outcome_unit
-from explorer.analysis.series import arm_series, contrast_series, describe_span
+from explorer.analysis.series import RESPONDERS, arm_series, changes_from_finals, contrast_series
 from explorer.data.load import Evidence
 
 MEASURES = {
@@ -19,15 +20,32 @@ MEASURES = {
     "change": "Change from baseline",
     "difference": "Difference vs comparator",
 }
+OUTCOME_CHOICES = {
+    "pain": "Pain, 0-10 (leg pain for radicular conditions, back pain otherwise)",
+    "leg_pain": "Leg pain, 0-10",
+    "back_pain": "Back pain, 0-10",
+    "function": "Function / disability, % of the scale",
+    "quality_of_life": "Quality of life, % of the scale",
+    RESPONDERS: "Responders, % of the group (each paper's definition)",
+}
+MULTI = ("therapies", "approaches", "indications", "guidance", "comparators", "designs", "windows", "rob")
 
 
 @dataclass(frozen=True)
 class FilterState:
     outcome: str = "pain"
     measure: str = "final"
-    therapies: tuple[str, ...] = ()  # empty = all
-    indications: tuple[str, ...] = ()  # empty = all
-    windows: tuple[str, ...] = ()  # follow-up windows; empty = all times (baseline included)
+    therapies: tuple[str, ...] = ()  # every tuple: empty = all
+    approaches: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    guidance: tuple[str, ...] = ()
+    comparators: tuple[str, ...] = ()
+    designs: tuple[str, ...] = ("rct",)  # randomised trials by default; observational on request
+    windows: tuple[str, ...] = ()
+    rob: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    min_n: int = 0
 
     def with_(self, **changes) -> FilterState:
         return replace(self, **changes)
@@ -35,12 +53,54 @@ class FilterState:
 
 @dataclass
 class Model:
-    """The evidence plus cached per-outcome series; filtering is a mask on a cached frame."""
+    """The evidence plus cached series; every filter is a boolean mask on a cached frame."""
 
     ev: Evidence
     _cache: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        ev = self.ev
+        comps = ev.arms[ev.arms["role"] == "comparator"].groupby("study_id")["comparator_kind"].agg(frozenset)
+        self.study_comparators = comps.to_dict()
+        arms = ev.arms[ev.arms["role"] != "comparator"][["study_id", "therapy", "approach", "guidance"]]
+        st = ev.studies.rename(columns={"n_randomised": "study_n"})
+        self.study_therapy = arms.merge(st, on="study_id", how="left").drop_duplicates(
+            ["study_id", "therapy", "approach", "guidance"]
+        )
+        ae = ev.adverse_events.merge(
+            ev.arms[["study_id", "arm_id", "therapy", "approach", "guidance"]],
+            on=["study_id", "arm_id"],
+            how="left",
+        )
+        self.adverse = ae.merge(
+            st[["study_id", "label", "design", "indication", "year", "study_n", "risk_of_bias"]],
+            on="study_id",
+            how="left",
+        )
+
+    # ------------------------------------------------------------------ vocabularies
+    def options(self, resource: str, column: str, present: pd.Series | None = None) -> list[tuple[str, str]]:
+        vocab = self.ev.package.vocabulary(resource, column)
+        have = set(present.dropna()) if present is not None else set(vocab)
+        return [(label, code) for code, label in vocab.items() if code in have]
+
+    def therapy_options(self) -> list[tuple[str, str]]:
+        return self.options("arms", "therapy", self.ev.arms["therapy"])
+
+    def indication_options(self) -> list[tuple[str, str]]:
+        return self.options("studies", "indication", self.ev.studies["indication"])
+
+    def labels(self, resource: str, column: str) -> dict[str, str]:
+        return self.ev.package.vocabulary(resource, column)
+
+    def year_range(self) -> tuple[int, int]:
+        years = self.ev.studies["year"].dropna().astype(int)
+        return (int(years.min()), int(years.max())) if len(years) else (1950, 2030)
+
+    # ------------------------------------------------------------------ derived data
     def series(self, outcome: str, measure: str) -> pd.DataFrame:
+        if outcome == RESPONDERS:
+            measure = "final"  # responders are shown as % of each group
         key = (outcome, measure)
         if key not in self._cache:
             if measure == "difference":
@@ -49,39 +109,118 @@ class Model:
                 self._cache[key] = arm_series(self.ev, outcome=outcome, measure=measure)
         return self._cache[key]
 
-    def pooled(self, state: FilterState, rows: pd.DataFrame) -> pd.DataFrame:
-        """Random-effects pools (REML) per therapy x window of the shown contrasts; empty otherwise."""
-        if state.measure != "difference" or rows.empty:
-            return pd.DataFrame(columns=["therapy"])
-        return pool(rows, by=["therapy", "window"], method="REML")
-
-    def mcid(self, state: FilterState) -> float | None:
-        """The MCID reference line applies to changes and differences, not to raw values."""
-        return None if state.measure == "final" else MCID.get(state.outcome)
-
-    def therapy_options(self) -> list[tuple[str, str]]:
-        """(label, code) for therapies present in the arms table, in vocabulary order."""
-        vocab = self.ev.package.vocabulary("arms", "therapy")
-        present = set(self.ev.arms["therapy"].dropna())
-        return [(label, code) for code, label in vocab.items() if code in present]
-
-    def indication_options(self) -> list[tuple[str, str]]:
-        vocab = self.ev.package.vocabulary("studies", "indication")
-        present = set(self.ev.studies["indication"].dropna())
-        return [(label, code) for code, label in vocab.items() if code in present]
+    def _mask(
+        self,
+        df: pd.DataFrame,
+        state: FilterState,
+        *,
+        windows: bool = True,
+        comparator_column: str | None = None,
+    ) -> np.ndarray:
+        mask = np.ones(len(df), dtype=bool)
+        for attr, col in (
+            ("therapies", "therapy"),
+            ("approaches", "approach"),
+            ("indications", "indication"),
+            ("guidance", "guidance"),
+            ("designs", "design"),
+            ("rob", "risk_of_bias"),
+        ):
+            chosen = getattr(state, attr)
+            if chosen and col in df.columns:
+                mask &= df[col].isin(chosen).to_numpy()
+        if windows and state.windows and "window" in df.columns:
+            mask &= df["window"].isin(state.windows).to_numpy()
+        years = (
+            pd.to_numeric(df["year"], errors="coerce").to_numpy(dtype=float) if "year" in df.columns else None
+        )
+        if years is not None and state.year_min is not None:
+            mask &= years >= state.year_min
+        if years is not None and state.year_max is not None:
+            mask &= years <= state.year_max
+        if state.min_n and "study_n" in df.columns:
+            mask &= pd.to_numeric(df["study_n"], errors="coerce").fillna(0).to_numpy() >= state.min_n
+        if state.comparators:
+            if comparator_column and comparator_column in df.columns:
+                mask &= df[comparator_column].isin(state.comparators).to_numpy()
+            else:
+                wanted = set(state.comparators)
+                mask &= (
+                    df["study_id"]
+                    .map(lambda s: bool(self.study_comparators.get(s, frozenset()) & wanted))
+                    .to_numpy(dtype=bool)
+                )
+        return mask
 
     def filtered(self, state: FilterState) -> pd.DataFrame:
         s = self.series(state.outcome, state.measure)
-        mask = pd.Series(True, index=s.index)
-        if state.therapies:
-            mask &= s["therapy"].isin(state.therapies)
-        if state.indications:
-            mask &= s["indication"].isin(state.indications)
-        if state.windows:
-            mask &= s["window"].isin(state.windows)
-        return s[mask]
+        comp = "comparator_kind" if state.measure == "difference" and state.outcome != RESPONDERS else None
+        return s[self._mask(s, state, comparator_column=comp)]
 
+    def pooled(self, state: FilterState, rows: pd.DataFrame) -> pd.DataFrame:
+        """Random-effects pools (REML) per therapy x window of the shown contrasts; empty otherwise."""
+        if state.measure != "difference" or state.outcome == RESPONDERS or rows.empty:
+            return pd.DataFrame(columns=["therapy"])
+        return pool(rows, by=["therapy", "window"], method="REML")
+
+    def studies(self, state: FilterState) -> pd.DataFrame:
+        """One row per (study, therapy of a non-comparator arm) matching the filters, any outcome."""
+        st = self.study_therapy
+        return st[self._mask(st, state, windows=False)]
+
+    def harms(self, state: FilterState) -> pd.DataFrame:
+        ae = self.adverse
+        keep = set(self.studies(state)["study_id"])
+        ae = ae[ae["study_id"].isin(keep)]
+        if state.therapies:
+            ae = ae[ae["therapy"].isin(state.therapies)]
+        return ae
+
+    def forest(
+        self, state: FilterState, therapy: str, window: str, comparator: str, leave_out: tuple[str, ...] = ()
+    ) -> tuple[pd.DataFrame, pd.Series | None]:
+        """The effects of one pooling group (one per cohort, as pooled) and its pool."""
+        if state.outcome == RESPONDERS:
+            return pd.DataFrame(), None
+        s = self.series(state.outcome, "difference")
+        s = s[self._mask(s, state.with_(windows=()), comparator_column="comparator_kind")]
+        s = s[(s["therapy"] == therapy) & (s["window"] == window) & (s["comparator_kind"] == comparator)]
+        s = s[~s["approximate"].astype(bool)]
+        chosen = select_one_per_cohort(s, ["therapy", "window"]).reset_index(drop=True)
+        kept = chosen[~chosen["study_id"].isin(leave_out)]
+        if kept.empty:
+            return chosen, None
+        p = pool(kept, by=["therapy", "window"], method="REML")
+        return chosen, (p.iloc[0] if len(p) else None)
+
+    def forest_groups(self, state: FilterState) -> list[tuple[str, str, str, int]]:
+        """(therapy, window, comparator kind, k) of every group with contrasts, most studies first."""
+        if state.outcome == RESPONDERS:
+            return []
+        s = self.series(state.outcome, "difference")
+        s = s[
+            self._mask(s, state.with_(windows=()), comparator_column="comparator_kind") & (s["window"] != "")
+        ]
+        if s.empty:
+            return []
+        g = s.groupby(["therapy", "window", "comparator_kind"])["cohort"].nunique().reset_index()
+        g = g.sort_values("cohort", ascending=False)
+        return [(r.therapy, r.window, r.comparator_kind, int(r.cohort)) for r in g.itertuples(index=False)]
+
+    def pain_changes(self, state: FilterState) -> pd.DataFrame:
+        """Within-arm pain changes on 0-10 for the summary: reported changes and final-minus-baseline."""
+        s = state.with_(outcome="pain", measure="change")
+        reported = self.filtered(s)
+        reported = reported.assign(change=reported["value"])
+        finals = changes_from_finals(self.filtered(s.with_(measure="final", windows=())))
+        finals = finals[self._mask(finals, s)]
+        both = pd.concat([reported, finals], ignore_index=True)
+        return both[both["role"] != "comparator"] if "role" in both.columns else both
+
+    # ------------------------------------------------------------------ words
     def y_title(self, state: FilterState) -> str:
+        if state.outcome == RESPONDERS:
+            return "Responders (% of the group; higher is better)"
         label = SHORT_LABEL[state.outcome]
         unit = outcome_unit(state.outcome)
         what = {"change": "change from baseline", "difference": "difference vs comparator"}.get(
@@ -89,11 +228,22 @@ class Model:
         )
         return f"{label}: {what} ({unit}; lower is better)"
 
+    def mcid(self, state: FilterState) -> float | None:
+        """The MCID reference line applies to changes and differences, not to raw values."""
+        if state.measure == "final" or state.outcome == RESPONDERS:
+            return None
+        return MCID.get(state.outcome)
+
     def status(self, state: FilterState, rows: pd.DataFrame) -> str:
+        what = "contrast" if state.measure == "difference" and state.outcome != RESPONDERS else "arm"
         if rows.empty:
-            what = "between-group contrast" if state.measure == "difference" else "study arm"
-            return f"No {what} matches this selection. Widen the filters or press Reset."
-        span = describe_span(rows)
-        if state.measure == "difference":
-            span = span.replace(" arm", " contrast")
-        return f"{span} match ({len(rows)} data points)."
+            return (
+                f"No study {what} with this outcome matches this selection. "
+                "Widen the filters (for example include non-randomised designs) or press Reset."
+            )
+        studies = rows["study_id"].nunique()
+        n = rows["series_id"].nunique()
+        return (
+            f"{studies} {'study' if studies == 1 else 'studies'}, {n} {what}{'' if n == 1 else 's'} match "
+            f"({len(rows)} data points)."
+        )

@@ -1,0 +1,512 @@
+"""The dashboard's views. Each view builds its widgets on first show and redraws from the model
+on ``update(state)``; a failure inside one view is shown in that view, never as a traceback."""
+
+from __future__ import annotations
+
+import base64
+import html
+import logging
+from typing import ClassVar
+
+import ipywidgets as w
+import pandas as pd
+import plotly.graph_objects as go
+
+from explorer.analysis.harmonise import outcome_unit
+from explorer.analysis.series import RESPONDERS
+from explorer.analysis.summary import overall_summary, therapy_summary
+from explorer.dashboard.state import FilterState, Model
+from explorer.data.cite import bibtex, ris
+from explorer.data.export import safe_csv
+from explorer.figures.efficacy import efficacy_over_time, efficacy_traces, pooled_traces
+from explorer.figures.evidence_map import evidence_cells, evidence_map
+from explorer.figures.forest import forest_data, forest_plot, forest_title
+from explorer.figures.safety import safety_plot, safety_table
+
+log = logging.getLogger(__name__)
+PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def _figure_widget(fig: go.Figure, name: str) -> go.FigureWidget:
+    fw = go.FigureWidget(fig)
+    fw._config = {
+        **PLOT_CONFIG,
+        "toImageButtonOptions": {**PLOT_CONFIG["toImageButtonOptions"], "filename": name},
+    }
+    return fw
+
+
+def problem_html(view: str, exc: Exception) -> str:
+    log.exception("view %s failed", view)
+    return (
+        f"<div class='explorer-error' role='alert'>This view could not be drawn for the current selection "
+        f"({html.escape(type(exc).__name__)}). The other views still work; press Reset to start again.</div>"
+    )
+
+
+class View:
+    name = "view"
+    title = "View"
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.box = w.VBox()
+        self.built = False
+        self.message = w.HTML()
+
+    def build(self, state: FilterState) -> None:
+        raise NotImplementedError
+
+    def redraw(self, state: FilterState) -> None:
+        raise NotImplementedError
+
+    def update(self, state: FilterState) -> None:
+        """Build on first show, redraw after. A plotly FigureWidget must be complete when it is
+        first displayed: updates sent before its view exists can be lost, so ``build`` draws the
+        current state itself and is not followed by a redraw."""
+        try:
+            if not self.built:
+                self.build(state)
+                self.built = True
+            else:
+                self.redraw(state)
+            self.message.value = ""
+        except Exception as exc:  # one view failing must not take the dashboard down
+            self.message.value = problem_html(self.name, exc)
+
+
+class TimeView(View):
+    name, title = "time", "Efficacy over time"
+
+    def build(self, state: FilterState) -> None:
+        m = self.model
+        self.codes = [code for _, code in m.therapy_options()]
+        labels = {code: label for label, code in m.therapy_options()}
+        rows = m.filtered(state)
+        fig = efficacy_over_time(
+            rows,
+            therapies=self.codes,
+            labels=labels,
+            y_title=m.y_title(state),
+            pooled=m.pooled(state, rows),
+            mcid=1.5,
+        )
+        self._apply(fig, state)  # complete before it is first shown
+        self.figure = _figure_widget(fig, "efficacy-over-time")
+        self.legend_note = w.HTML(
+            "<div class='explorer-muted'>Faint lines: each study arm (or contrast) over time, with 95% CIs. "
+            "Bold markers (difference view): pooled random-effects estimates per therapy and follow-up window "
+            "(◆ vs placebo/sham, ■ vs an active comparator, ▲ vs conservative care) with 95% CIs; the wide pale "
+            "bar is the prediction interval. Dashed line: minimal clinically important difference.</div>"
+        )
+        self.box.children = [self.message, self.figure, self.legend_note]
+
+    def redraw(self, state: FilterState) -> None:
+        self._apply(self.figure, state)
+
+    def _apply(self, fig: go.Figure, state: FilterState) -> None:
+        """Put ``state``'s data into the fixed traces of ``fig`` (a Figure or a FigureWidget)."""
+        m, n = self.model, len(self.codes)
+        rows = m.filtered(state)
+        arms = efficacy_traces(rows, self.codes)
+        points, bands = pooled_traces(m.pooled(state, rows), self.codes)
+        faint = 0.45 if state.measure == "difference" else 1.0
+        with fig.batch_update():
+            for trace, d in zip(fig.data[:n], arms, strict=True):
+                trace.update(
+                    x=d["x"],
+                    y=d["y"],
+                    error_y=d["error_y"],
+                    customdata=d["customdata"],
+                    visible=d["visible"],
+                    opacity=faint,
+                )
+            rest = fig.data[n:]
+            for band_trace, pt_trace, band, pt in zip(rest[0::2], rest[1::2], bands, points, strict=True):
+                band_trace.update(x=band["x"], y=band["y"], visible=band["visible"])
+                pt_trace.update(
+                    x=pt["x"],
+                    y=pt["y"],
+                    customdata=pt["customdata"],
+                    visible=pt["visible"],
+                    error_y=pt["error_y"],
+                    marker=pt["marker"],
+                )
+            fig.layout.yaxis.title.text = m.y_title(state)
+            mcid = m.mcid(state)
+            shape, note = fig.layout.shapes[0], fig.layout.annotations[0]
+            shape.visible = note.visible = mcid is not None
+            if mcid is not None:
+                shape.y0 = shape.y1 = note.y = -mcid
+                note.text = f"MCID (−{mcid:g})"
+            fig.layout.annotations = [note] + (
+                [
+                    go.layout.Annotation(
+                        text="No data for this selection",
+                        showarrow=False,
+                        xref="paper",
+                        yref="paper",
+                        x=0.5,
+                        y=0.5,
+                        font={"size": 16, "color": "#777"},
+                    )
+                ]
+                if rows.empty
+                else []
+            )
+
+
+class ForestView(View):
+    name, title = "forest", "Forest plot"
+
+    def build(self, state: FilterState) -> None:
+        self.group = w.Dropdown(
+            description="Comparison", layout=w.Layout(width="100%"), style={"description_width": "90px"}
+        )
+        self.leave_out = w.SelectMultiple(
+            description="Leave out", rows=5, layout=w.Layout(width="60%"), style={"description_width": "90px"}
+        )
+        self._busy = False
+        self.group.observe(lambda _c: None if self._busy else self._draw(), names="value")
+        self.leave_out.observe(
+            lambda _c: None if self._busy else self._draw(keep_choices=True), names="value"
+        )
+        self.caption = w.HTML()
+        self.figure = None
+        self.redraw(state)  # sets the choices; with no figure yet, _draw builds it complete
+        self.box.children = [self.message, self.group, self.leave_out, self.caption, self.figure]
+
+    def redraw(self, state: FilterState) -> None:
+        self.state = state
+        groups = self.model.forest_groups(state)
+        labels = self.model.labels("arms", "therapy")
+        opts = [
+            (
+                f"{labels.get(t, t)} · {win} term · vs {c.replace('_', '/')} ({k} {'study' if k == 1 else 'studies'})",
+                f"{t}|{win}|{c}",
+            )
+            for t, win, c, k in groups
+        ]
+        current = self.group.value
+        self._busy = True
+        try:
+            self.group.options = opts
+            values = [v for _, v in opts]
+            self.group.value = current if current in values else (values[0] if values else None)
+        finally:
+            self._busy = False
+        self._draw()
+
+    def _draw(self, keep_choices: bool = False) -> None:
+        state = getattr(self, "state", FilterState())
+        if not self.group.value:
+            self.caption.value = (
+                "<p>No between-group comparison with a common scale matches this selection "
+                "(pick an outcome other than responders, or widen the filters).</p>"
+            )
+            if self.figure is None:
+                self.figure = _figure_widget(
+                    forest_plot(pd.DataFrame(columns=["yi", "vi", "time_weeks"]), None, "other"),
+                    "forest-plot",
+                )
+            else:
+                with self.figure.batch_update():
+                    for trace in self.figure.data:
+                        trace.visible = False
+                    self.figure.layout.title.text = "No pool for this selection"
+            return
+        therapy, window, comparator = self.group.value.split("|")
+        chosen, pooled = self.model.forest(state, therapy, window, comparator, tuple(self.leave_out.value))
+        if not keep_choices:
+            self._busy = True
+            try:
+                self.leave_out.value = ()
+                self.leave_out.options = [(str(r.label), r.study_id) for r in chosen.itertuples()]
+            finally:
+                self._busy = False
+        kept = chosen[~chosen["study_id"].isin(self.leave_out.value)]
+        unit = "points on 0-10" if outcome_unit(state.outcome).startswith("points") else "% of scale"
+        if self.figure is None:
+            self.figure = _figure_widget(forest_plot(kept, pooled, therapy, unit), "forest-plot")
+            self._caption(kept)
+            return
+        d = forest_data(kept, pooled, float(pooled["tau2"]) if pooled is not None else 0.0)
+        with self.figure.batch_update():
+            for trace, key in zip(self.figure.data, ("studies", "band", "diamond"), strict=True):
+                trace.update(**d[key])
+            self.figure.layout.yaxis.tickvals = d["tickvals"]
+            self.figure.layout.yaxis.ticktext = d["ticktext"]
+            self.figure.layout.title.text = html.escape(forest_title(pooled, unit))
+            self.figure.layout.height = max(280, 60 + 34 * (len(kept) + 1))
+        self._caption(kept)
+
+    def _caption(self, kept: pd.DataFrame) -> None:
+        names = {value: label for label, value in self.leave_out.options}
+        left = ", ".join(html.escape(str(names.get(s, s))) for s in self.leave_out.value)
+        self.caption.value = (
+            f"<p class='explorer-muted'>Random-effects (REML) pool of {len(kept)} "
+            f"{'study' if len(kept) == 1 else 'studies'}"
+            + (f"; left out: {left}" if left else "")
+            + ". Each cohort counts once; pick studies under <i>Leave out</i> to see how the pool "
+            "changes without them.</p>"
+        )
+
+
+class MapView(View):
+    name, title = "map", "Evidence map"
+
+    def __init__(self, model: Model, on_pick):
+        super().__init__(model)
+        self.on_pick = on_pick
+
+    def _fig(self, state: FilterState) -> go.Figure:
+        cells = evidence_cells(self.model.studies(state))
+        return evidence_map(
+            cells, self.model.labels("arms", "therapy"), self.model.labels("studies", "indication")
+        )
+
+    def build(self, state: FilterState) -> None:
+        self.figure = _figure_widget(self._fig(state), "evidence-map")
+        self.figure.data[0].on_click(self._clicked)
+        self.box.children = [
+            self.message,
+            w.HTML(
+                "<p class='explorer-muted'>Each bubble: the studies of one therapy for one indication (number inside), "
+                "sized by participants, shaded by the share of randomised trials. Click a bubble to filter every view "
+                "to it.</p>"
+            ),
+            self.figure,
+        ]
+
+    def redraw(self, state: FilterState) -> None:
+        new = self._fig(state).data[0]
+        with self.figure.batch_update():
+            self.figure.data[0].update(
+                x=new.x, y=new.y, text=new.text, customdata=new.customdata, marker=new.marker
+            )
+
+    def _clicked(self, trace, points, _selector) -> None:
+        if points.point_inds:
+            therapy, indication = trace.customdata[points.point_inds[0]][:2]
+            self.on_pick(therapy, indication)
+
+
+class SafetyView(View):
+    name, title = "safety", "Safety"
+
+    def build(self, state: FilterState) -> None:
+        self.figure = None
+        self.table = w.HTML()
+        self.redraw(state)
+        self.box.children = [self.message, self.figure, self.table]
+
+    def redraw(self, state: FilterState) -> None:
+        t = safety_table(self.model.harms(state))
+        fig = safety_plot(
+            t, self.model.labels("arms", "therapy"), self.model.labels("adverse_events", "event_type")
+        )
+        if self.figure is None:
+            self.figure = _figure_widget(fig, "safety")
+        else:  # the set of bars changes with the selection: swap traces on the displayed figure
+            with self.figure.batch_update():
+                self.figure.data = []
+                self.figure.add_traces(fig.data)
+        if t.empty:
+            self.table.value = (
+                "<p>No adverse events are counted per group in the studies of this selection.</p>"
+            )
+            return
+        rows = "".join(
+            f"<tr><td>{html.escape(str(r.therapy))}</td><td>{html.escape(str(r.event_type))}</td>"
+            f"<td>{int(r.events)} / {int(r.total)} {html.escape(str(r.unit))}</td><td>{html.escape(r.studies)}</td></tr>"
+            for r in t.itertuples(index=False)
+        )
+        self.table.value = (
+            "<table class='explorer-table'><caption>Adverse events, counts over n as reported"
+            "</caption><thead><tr><th>Therapy</th><th>Event</th><th>Events / n</th><th>Studies</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+
+def _links(doi: object, pmid: object) -> str:
+    out = []
+    if isinstance(doi, str) and doi:
+        out.append(
+            f"<a href='https://doi.org/{html.escape(doi, quote=True)}' target='_blank' rel='noopener'>DOI</a>"
+        )
+    if isinstance(pmid, str) and pmid:
+        out.append(
+            f"<a href='https://pubmed.ncbi.nlm.nih.gov/{html.escape(pmid, quote=True)}/' target='_blank' "
+            "rel='noopener'>PubMed</a>"
+        )
+    return " ".join(out)
+
+
+class StudiesView(View):
+    name, title = "studies", "Studies"
+    SORTS: ClassVar[dict[str, tuple[str, bool]]] = {
+        "year": ("year", False),
+        "n": ("study_n", False),
+        "study": ("label", True),
+        "design": ("design", True),
+    }
+
+    def build(self, state: FilterState) -> None:
+        self.search = w.Text(
+            placeholder="Search title, author, journal, study",
+            description="Search",
+            continuous_update=True,
+            layout=w.Layout(width="60%"),
+        )
+        self.sort = w.Dropdown(
+            options=[
+                ("Newest first", "year"),
+                ("Largest first", "n"),
+                ("Study A-Z", "study"),
+                ("Design", "design"),
+            ],
+            value="year",
+            description="Sort",
+        )
+        self.table = w.HTML()
+        for c in (self.search, self.sort):
+            c.observe(lambda _c: self.redraw(self.state), names="value")
+        self.box.children = [self.message, w.HBox([self.search, self.sort]), self.table]
+        self.redraw(state)
+
+    def redraw(self, state: FilterState) -> None:
+        self.state = state
+        st = self.model.studies(state).drop_duplicates("study_id")
+        st = st.merge(
+            self.model.ev.studies[["study_id", "authors", "journal", "blinding"]],
+            on="study_id",
+            how="left",
+            suffixes=("", "_s"),
+        )
+        q = self.search.value.strip().lower()
+        if q:
+            hay = (
+                st["title"].fillna("")
+                + " "
+                + st["authors"].fillna("")
+                + " "
+                + st["journal"].fillna("")
+                + " "
+                + st["label"].fillna("")
+            ).str.lower()
+            st = st[hay.str.contains(q, regex=False)]
+        col, asc = self.SORTS[self.sort.value]
+        st = st.sort_values(col, ascending=asc, na_position="last")
+        ther = self.model.study_therapy.groupby("study_id")["therapy"].agg(
+            lambda s: ", ".join(sorted(set(s)))
+        )
+        body = "".join(
+            f"<tr><td>{html.escape(str(r.label))}</td><td>{html.escape(str(r.title))}</td>"
+            f"<td>{html.escape(str(ther.get(r.study_id, '')))}</td><td>{html.escape(str(r.design))}</td>"
+            f"<td>{'' if pd.isna(r.study_n) else int(r.study_n)}</td><td>{html.escape(str(r.risk_of_bias))}</td>"
+            f"<td>{_links(r.doi, r.pmid)}</td></tr>"
+            for r in st.itertuples(index=False)
+        )
+        self.table.value = (
+            f"<table class='explorer-table explorer-studies'><caption>{len(st)} studies in this selection</caption>"
+            "<thead><tr><th>Study</th><th>Title</th><th>Therapies</th><th>Design</th><th>n</th><th>Risk of bias</th>"
+            f"<th>Source</th></tr></thead><tbody>{body}</tbody></table>"
+        )
+
+
+class SummaryView(View):
+    name, title = "summary", "Summary"
+
+    def build(self, state: FilterState) -> None:
+        self.text = w.HTML()
+        self.box.children = [self.message, self.text]
+        self.redraw(state)
+
+    def redraw(self, state: FilterState) -> None:
+        m = self.model
+        studies = m.studies(state)
+        changes = m.pain_changes(state)
+        diff_state = state.with_(outcome="pain", measure="difference")
+        pooled = m.pooled(diff_state, m.filtered(diff_state))
+        harms = safety_table(m.harms(state))
+        labels = m.labels("arms", "therapy")
+        paras = [f"<p><b>{overall_summary(studies, len(m.filtered(state)))}</b></p>"]
+        for code, label in labels.items():
+            text = therapy_summary(code, label, studies, changes, pooled, harms)
+            if text:
+                paras.append(f"<p class='explorer-summary-therapy'>{text}</p>")
+        paras.append(
+            "<p class='explorer-muted'>Written automatically from the numbers in this selection. "
+            "It is a guide to the published evidence, not medical advice.</p>"
+        )
+        self.text.value = "<div class='explorer-summary'>" + "".join(paras) + "</div>"
+
+
+def data_uri(text: str, mime: str) -> str:
+    return f"data:{mime};charset=utf-8;base64,{base64.b64encode(text.encode('utf-8')).decode('ascii')}"
+
+
+def exports_html(model: Model, state: FilterState, version: str) -> str:
+    """Download links for the selection: data as CSV (formula-safe), citations as BibTeX and RIS."""
+    rows = model.filtered(state)
+    keep = [
+        c
+        for c in [
+            "study_id",
+            "label",
+            "arm_id",
+            "arm_label",
+            "therapy",
+            "approach",
+            "guidance",
+            "indication",
+            "design",
+            "domain",
+            "instrument",
+            "time_weeks",
+            "window",
+            "value",
+            "ci_lb",
+            "ci_ub",
+            "n",
+            "derivation",
+            "locator",
+            "doi",
+            "pmid",
+        ]
+        if c in rows.columns
+    ]
+    data = rows[keep].assign(dataset_version=version)
+    ids = (
+        set(model.studies(state)["study_id"]) | set(rows["study_id"])
+        if len(rows)
+        else set(model.studies(state)["study_id"])
+    )
+    cites = model.ev.studies[model.ev.studies["study_id"].isin(ids)]
+    name = f"injection-evidence-{version}"
+    links = [
+        (data_uri(safe_csv(data), "text/csv"), f"{name}-{state.outcome}-{state.measure}.csv", "Data (CSV)"),
+        (data_uri(bibtex(cites), "application/x-bibtex"), f"{name}.bib", "Citations (BibTeX)"),
+        (data_uri(ris(cites), "application/x-research-info-systems"), f"{name}.ris", "Citations (RIS)"),
+    ]
+    items = " · ".join(
+        f"<a class='explorer-export' download='{html.escape(f, quote=True)}' href='{u}'>{html.escape(t)}</a>"
+        for u, f, t in links
+    )
+    return (
+        f"<div class='explorer-exports'>Download this selection: {items}. Figures: use the camera button "
+        "above each plot (format below).</div>"
+    )
+
+
+__all__ = [
+    "RESPONDERS",
+    "ForestView",
+    "MapView",
+    "SafetyView",
+    "StudiesView",
+    "SummaryView",
+    "TimeView",
+    "View",
+    "exports_html",
+]

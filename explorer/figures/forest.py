@@ -1,0 +1,120 @@
+"""Forest plot of one pooling group: studies with weights, the pooled diamond, the prediction
+interval, and tau²/I² in the title. Pure: a DataFrame of chosen effects and a pool row in."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from explorer.analysis.harmonise import Z95
+from explorer.figures.palette import colour
+
+
+def forest_data(chosen: pd.DataFrame, pooled: pd.Series | None, tau2: float = 0.0) -> dict:
+    """Arrays for the three traces (studies, diamond, prediction interval); weights in % as the
+    random-effects weights 1/(vi + tau²) normalised."""
+    k = len(chosen)
+    y = np.arange(k, 0, -1, dtype=float)  # first study on top, pooled row at 0
+    yi = chosen["yi"].to_numpy(dtype=float)
+    vi = chosen["vi"].to_numpy(dtype=float)
+    w = 1 / (vi + (tau2 if np.isfinite(tau2) else 0.0))
+    weight = 100 * w / w.sum() if k else w
+    se = np.sqrt(vi)
+    labels = [html.escape(f"{r.label} · {r.arm_label} vs {r.comparator_label}") for r in chosen.itertuples()]
+    ticks = [html.escape(str(r.label)) for r in chosen.itertuples()]
+    studies = {
+        "x": yi.tolist(),
+        "y": y.tolist(),
+        "error_x": {"type": "data", "array": (Z95 * se).tolist(), "thickness": 1.5, "width": 4},
+        "marker": {"size": (6 + weight / 4).tolist() if k else [], "symbol": "square"},
+        "customdata": [
+            [lab, f"{wt:.1f}%", f"{v - Z95 * s:.2f} to {v + Z95 * s:.2f}", f"{t:.0f}"]
+            for lab, wt, v, s, t in zip(labels, weight, yi, se, chosen["time_weeks"], strict=True)
+        ],
+        "visible": k > 0,
+    }
+    diamond = {"x": [], "y": [], "visible": False}
+    band = {"x": [], "y": [], "visible": False}
+    if pooled is not None and k:
+        est, lb, ub = float(pooled["estimate"]), float(pooled["ci_lb"]), float(pooled["ci_ub"])
+        diamond = {"x": [lb, est, ub, est, lb], "y": [0, 0.3, 0, -0.3, 0], "visible": True}
+        if np.isfinite(pooled["pi_lb"]):
+            band = {"x": [float(pooled["pi_lb"]), float(pooled["pi_ub"])], "y": [0, 0], "visible": True}
+    return {
+        "studies": studies,
+        "diamond": diamond,
+        "band": band,
+        "tickvals": [*y.tolist(), 0],
+        "ticktext": [*ticks, "Pooled"],
+    }
+
+
+def forest_title(pooled: pd.Series | None, unit: str) -> str:
+    if pooled is None:
+        return "No pool for this selection"
+    pi = (
+        f"; prediction interval {pooled['pi_lb']:.2f} to {pooled['pi_ub']:.2f}"
+        if np.isfinite(pooled["pi_lb"])
+        else ""
+    )
+    return (
+        f"Pooled {pooled['estimate']:.2f} {unit} (95% CI {pooled['ci_lb']:.2f} to {pooled['ci_ub']:.2f})"
+        f"{pi}; k = {int(pooled['k'])}, tau² = {pooled['tau2']:.3f}, I² = {pooled['I2']:.0f}%"
+    )
+
+
+def forest_plot(
+    chosen: pd.DataFrame, pooled: pd.Series | None, therapy: str, unit: str = "points"
+) -> go.Figure:
+    """Studies' differences (intervention minus comparator) with 95% CIs sized by weight."""
+    d = forest_data(chosen, pooled, float(pooled["tau2"]) if pooled is not None else 0.0)
+    c = colour(therapy)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            mode="markers",
+            name="Studies",
+            marker_color=c,
+            meta="studies",
+            hovertemplate="<b>%{customdata[0]}</b><br>%{x:.2f} (95% CI %{customdata[2]})<br>"
+            "weight %{customdata[1]}; week %{customdata[3]}<extra></extra>",
+            **d["studies"],
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            mode="lines",
+            name="Prediction interval",
+            line={"color": c, "width": 8},
+            opacity=0.3,
+            hoverinfo="skip",
+            meta="band",
+            **d["band"],
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            mode="lines",
+            fill="toself",
+            name="Pooled (95% CI)",
+            line={"color": c},
+            fillcolor=c,
+            meta="diamond",
+            hoverinfo="skip",
+            **d["diamond"],
+        )
+    )
+    fig.add_vline(x=0, line={"color": "#444", "width": 1})
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": html.escape(forest_title(pooled, unit)), "font": {"size": 13}},
+        xaxis_title=f"Difference, intervention minus comparator ({unit}; negative favours the intervention)",
+        yaxis={"tickvals": d["tickvals"], "ticktext": d["ticktext"], "zeroline": False},
+        showlegend=False,
+        height=max(280, 60 + 34 * (len(chosen) + 1)),
+        margin={"l": 150, "r": 20, "t": 50, "b": 50},
+    )
+    return fig
