@@ -152,3 +152,35 @@ def test_empty_selection_message_in_browser(browser, voila) -> None:
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert "No data for this selection" in page.locator(".js-plotly-plot").inner_text()
     page.close(run_before_unload=True)
+
+
+SCREENSHOTS = [
+    ("efficacy-over-time", "?design=all"),
+    ("difference-pooled", "?show=difference&design=all"),
+    ("forest-plot", "?view=forest&design=all"),
+    ("evidence-map", "?view=map&design=all"),
+    ("summary", "?view=summary&design=all"),
+]
+
+
+def test_screenshots_of_every_view(browser, voila, tmp_path: Path) -> None:
+    """Screenshots of the real dashboard; with EXPLORER_SCREENSHOTS=DIR they are kept there (the
+    README's images come from this test: EXPLORER_SCREENSHOTS=docs/screenshots pytest -k screenshots)."""
+    import os
+    import shutil
+
+    server = voila()
+    keep = os.environ.get("EXPLORER_SCREENSHOTS")
+    for name, query in SCREENSHOTS:
+        page, external = open_dashboard(browser, server, query)
+        page.wait_for_selector(".explorer-status", timeout=120_000)
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000) if "summary" not in name else None
+        page.wait_for_timeout(500)
+        shot = tmp_path / f"{name}.png"
+        page.screenshot(path=str(shot), full_page=False)
+        assert shot.stat().st_size > 10_000
+        assert external == []
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, Path(keep) / shot.name)
+        page.close(run_before_unload=True)

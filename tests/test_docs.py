@@ -17,3 +17,13 @@ def test_dictionary_lists_every_field() -> None:
     for res in read_package().resources:
         for f in res.fields:
             assert f"| `{f.name}` |" in text
+
+
+def test_readme_images_exist() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r"\]\((docs/screenshots/[^)]+\.png)\)", readme)
+    assert images
+    for img in images:
+        assert (ROOT / img).stat().st_size > 10_000, img
