@@ -184,3 +184,17 @@ def test_screenshots_of_every_view(browser, voila, tmp_path: Path) -> None:
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, Path(keep) / shot.name)
         page.close(run_before_unload=True)
+
+
+def test_evidence_map_click_filters_every_view(browser, voila) -> None:
+    server = voila()
+    page, _ = open_dashboard(browser, server, "?view=map&design=all")
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .point", timeout=120_000)
+    page.locator(".js-plotly-plot .scatterlayer .point").first.click(force=True)
+    page.wait_for_function(
+        "() => (document.querySelector('a.explorer-share')?.getAttribute('href') || '').includes('therapy=')",
+        timeout=30_000,
+    )
+    href = page.locator("a.explorer-share").get_attribute("href")
+    assert "therapy=" in href and "indication=" in href and "view=map" in href
+    page.close(run_before_unload=True)

@@ -176,7 +176,7 @@ def test_presentation_mode_and_image_format(model: Model) -> None:
     d.present.value = True
     assert "explorer-present" in d.widget._dom_classes and "present=1" in d.link.value
     d.image_format.value = "svg"
-    assert d.figure._config["toImageButtonOptions"]["format"] == "svg"
+    assert d.views[0].plot.config["toImageButtonOptions"]["format"] == "svg"
 
 
 def test_broken_data_gives_one_clear_message(tmp_path: Path) -> None:

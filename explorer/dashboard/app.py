@@ -268,15 +268,13 @@ class Dashboard:
         self._show_link()
 
     def _image_format(self) -> None:
+        """PNG or SVG from each plot's camera button (plotly.js draws the file in the browser)."""
         for v in self.views:
-            fig = getattr(v, "figure", None)
-            if fig is not None:
-                cfg = dict(fig._config or {})
-                cfg["toImageButtonOptions"] = {
-                    **cfg.get("toImageButtonOptions", {}),
-                    "format": self.image_format.value,
-                }
-                fig._config = cfg
+            plot = getattr(v, "plot", None)
+            if plot is not None:
+                options = {**plot.config.get("toImageButtonOptions", {}), "format": self.image_format.value}
+                if plot.config.get("toImageButtonOptions") != options:
+                    plot.config = {**plot.config, "toImageButtonOptions": options}
 
     # ------------------------------------------------------------------ view
     @property

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from explorer.analysis.harmonise import outcome_unit
 from explorer.analysis.series import RESPONDERS
 from explorer.analysis.summary import overall_summary, therapy_summary
+from explorer.dashboard.plot import Plot
 from explorer.dashboard.state import FilterState, Model
 from explorer.data.cite import bibtex, ris
 from explorer.data.export import safe_csv
@@ -27,13 +28,10 @@ log = logging.getLogger(__name__)
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
-def _figure_widget(fig: go.Figure, name: str) -> go.FigureWidget:
-    fw = go.FigureWidget(fig)
-    fw._config = {
-        **PLOT_CONFIG,
-        "toImageButtonOptions": {**PLOT_CONFIG["toImageButtonOptions"], "filename": name},
-    }
-    return fw
+def _plot(fig: go.Figure, name: str) -> Plot:
+    """The light plot widget for ``fig``, with image export named after the view."""
+    options = {**PLOT_CONFIG["toImageButtonOptions"], "filename": name}
+    return Plot(fig, config={**PLOT_CONFIG, "toImageButtonOptions": options})
 
 
 def problem_html(view: str, exc: Exception) -> str:
@@ -61,9 +59,8 @@ class View:
         raise NotImplementedError
 
     def update(self, state: FilterState) -> None:
-        """Build on first show, redraw after. A plotly FigureWidget must be complete when it is
-        first displayed: updates sent before its view exists can be lost, so ``build`` draws the
-        current state itself and is not followed by a redraw."""
+        """Build on first show, redraw after. ``build`` draws the current state itself, so a plot
+        is complete when it is first displayed, and is not followed by a redraw."""
         try:
             if not self.built:
                 self.build(state)
@@ -92,20 +89,22 @@ class TimeView(View):
             mcid=1.5,
         )
         self._apply(fig, state)  # complete before it is first shown
-        self.figure = _figure_widget(fig, "efficacy-over-time")
+        self.figure = fig
+        self.plot = _plot(fig, "efficacy-over-time")
         self.legend_note = w.HTML(
             "<div class='explorer-muted'>Faint lines: each study arm (or contrast) over time, with 95% CIs. "
             "Bold markers (difference view): pooled random-effects estimates per therapy and follow-up window "
             "(◆ vs placebo/sham, ■ vs an active comparator, ▲ vs conservative care) with 95% CIs; the wide pale "
             "bar is the prediction interval. Dashed line: minimal clinically important difference.</div>"
         )
-        self.box.children = [self.message, self.figure, self.legend_note]
+        self.box.children = [self.message, self.plot, self.legend_note]
 
     def redraw(self, state: FilterState) -> None:
         self._apply(self.figure, state)
+        self.plot.show(self.figure)
 
     def _apply(self, fig: go.Figure, state: FilterState) -> None:
-        """Put ``state``'s data into the fixed traces of ``fig`` (a Figure or a FigureWidget)."""
+        """Put ``state``'s data into the fixed traces of ``fig`` (a plotly Figure, the plot's model)."""
         m, n = self.model, len(self.codes)
         rows = m.filtered(state)
         arms = efficacy_traces(rows, self.codes)
@@ -174,7 +173,7 @@ class ForestView(View):
         self.caption = w.HTML()
         self.figure = None
         self.redraw(state)  # sets the choices; with no figure yet, _draw builds it complete
-        self.box.children = [self.message, self.group, self.leave_out, self.caption, self.figure]
+        self.box.children = [self.message, self.group, self.leave_out, self.caption, self.plot]
 
     def redraw(self, state: FilterState) -> None:
         self.state = state
@@ -205,15 +204,14 @@ class ForestView(View):
                 "(pick an outcome other than responders, or widen the filters).</p>"
             )
             if self.figure is None:
-                self.figure = _figure_widget(
-                    forest_plot(pd.DataFrame(columns=["yi", "vi", "time_weeks"]), None, "other"),
-                    "forest-plot",
-                )
+                self.figure = forest_plot(pd.DataFrame(columns=["yi", "vi", "time_weeks"]), None, "other")
+                self.plot = _plot(self.figure, "forest-plot")
             else:
                 with self.figure.batch_update():
                     for trace in self.figure.data:
                         trace.visible = False
                     self.figure.layout.title.text = "No pool for this selection"
+                self.plot.show(self.figure)
             return
         therapy, window, comparator = self.group.value.split("|")
         chosen, pooled = self.model.forest(state, therapy, window, comparator, tuple(self.leave_out.value))
@@ -227,7 +225,8 @@ class ForestView(View):
         kept = chosen[~chosen["study_id"].isin(self.leave_out.value)]
         unit = "points on 0-10" if outcome_unit(state.outcome).startswith("points") else "% of scale"
         if self.figure is None:
-            self.figure = _figure_widget(forest_plot(kept, pooled, therapy, unit), "forest-plot")
+            self.figure = forest_plot(kept, pooled, therapy, unit)
+            self.plot = _plot(self.figure, "forest-plot")
             self._caption(kept)
             return
         d = forest_data(kept, pooled, float(pooled["tau2"]) if pooled is not None else 0.0)
@@ -238,6 +237,7 @@ class ForestView(View):
             self.figure.layout.yaxis.ticktext = d["ticktext"]
             self.figure.layout.title.text = html.escape(forest_title(pooled, unit))
             self.figure.layout.height = max(280, 60 + 34 * (len(kept) + 1))
+        self.plot.show(self.figure)
         self._caption(kept)
 
     def _caption(self, kept: pd.DataFrame) -> None:
@@ -266,8 +266,9 @@ class MapView(View):
         )
 
     def build(self, state: FilterState) -> None:
-        self.figure = _figure_widget(self._fig(state), "evidence-map")
-        self.figure.data[0].on_click(self._clicked)
+        self.figure = self._fig(state)
+        self.plot = _plot(self.figure, "evidence-map")
+        self.plot.on_click(self._clicked)
         self.box.children = [
             self.message,
             w.HTML(
@@ -275,42 +276,38 @@ class MapView(View):
                 "sized by participants, shaded by the share of randomised trials. Click a bubble to filter every view "
                 "to it.</p>"
             ),
-            self.figure,
+            self.plot,
         ]
 
     def redraw(self, state: FilterState) -> None:
-        new = self._fig(state).data[0]
-        with self.figure.batch_update():
-            self.figure.data[0].update(
-                x=new.x, y=new.y, text=new.text, customdata=new.customdata, marker=new.marker
-            )
+        self.figure = self._fig(state)
+        self.plot.show(self.figure)
 
-    def _clicked(self, trace, points, _selector) -> None:
-        if points.point_inds:
-            therapy, indication = trace.customdata[points.point_inds[0]][:2]
-            self.on_pick(therapy, indication)
+    def _clicked(self, event: dict) -> None:
+        custom = event.get("customdata")
+        if isinstance(custom, list) and len(custom) >= 2:
+            self.on_pick(str(custom[0]), str(custom[1]))
 
 
 class SafetyView(View):
     name, title = "safety", "Safety"
 
     def build(self, state: FilterState) -> None:
-        self.figure = None
+        self.plot = None
         self.table = w.HTML()
         self.redraw(state)
-        self.box.children = [self.message, self.figure, self.table]
+        self.box.children = [self.message, self.plot, self.table]
 
     def redraw(self, state: FilterState) -> None:
         t = safety_table(self.model.harms(state))
         fig = safety_plot(
             t, self.model.labels("arms", "therapy"), self.model.labels("adverse_events", "event_type")
         )
-        if self.figure is None:
-            self.figure = _figure_widget(fig, "safety")
-        else:  # the set of bars changes with the selection: swap traces on the displayed figure
-            with self.figure.batch_update():
-                self.figure.data = []
-                self.figure.add_traces(fig.data)
+        self.figure = fig
+        if self.plot is None:
+            self.plot = _plot(fig, "safety")
+        else:  # the set of bars changes with the selection: the widget sends the new traces
+            self.plot.show(fig)
         if t.empty:
             self.table.value = (
                 "<p>No adverse events are counted per group in the studies of this selection.</p>"

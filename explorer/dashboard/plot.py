@@ -1,0 +1,163 @@
+"""A light plotly widget for the dashboard.
+
+Why not plotly's ``FigureWidget``: it sends its 5 MB JavaScript bundle over the websocket to every
+viewer on every page load, and importing it costs the kernel about 1.7 s (it pulls nbformat and
+jsonschema in). This widget is a few lines of JavaScript (anywidget) that draws with plotly.js
+loaded once per browser from the Voila template's static files (the 1.2 MB "basic" bundle, cached
+by the browser), and sends only the traces that changed on each update.
+
+Protocol: the ``figure`` trait holds the figure as first drawn; later states travel as
+``{"type": "update", ...}`` messages carrying the changed traces and layout. A view that appears
+later asks for the whole current figure (``hello``). Clicks come back as ``{"event": "click"}``.
+Outside Voila (JupyterLab) the view asks for plotly.js itself and the kernel sends plotly.py's copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import anywidget
+import plotly.graph_objects as go
+import traitlets
+
+STATIC_PLOTLY = "voila/templates/explorer/static/plotly/plotly-basic.min.js"
+
+_ESM = r"""
+function loadPlotly(model) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (window.__explorerPlotly) return window.__explorerPlotly;
+  window.__explorerPlotly = new Promise((resolve, reject) => {
+    const url = model.get("plotly_url");
+    const fromKernel = () => {
+      model.on("msg:custom", (msg) => {
+        if (msg.type !== "plotly-source") return;
+        const blob = new Blob([msg.source], { type: "text/javascript" });
+        const s = document.createElement("script");
+        s.src = URL.createObjectURL(blob);
+        s.onload = () => resolve(window.Plotly);
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+      model.send({ event: "need-plotly" });
+    };
+    if (!url) { fromKernel(); return; }
+    const s = document.createElement("script");
+    s.src = url;
+    s.onload = () => (window.Plotly ? resolve(window.Plotly) : fromKernel());
+    s.onerror = fromKernel;
+    document.head.appendChild(s);
+  });
+  return window.__explorerPlotly;
+}
+
+export default {
+  async render({ model, el }) {
+    const div = document.createElement("div");
+    div.className = "explorer-plot";
+    el.appendChild(div);
+    const Plotly = await loadPlotly(model);
+    let fig = JSON.parse(JSON.stringify(model.get("figure")));
+    const draw = () => Plotly.react(div, fig.data, fig.layout, model.get("config"));
+    await draw();
+    model.on("msg:custom", async (msg) => {
+      if (msg.type === "update") {
+        for (const [i, trace] of Object.entries(msg.traces || {})) fig.data[Number(i)] = trace;
+        if (msg.data) fig.data = msg.data;
+        if (msg.layout) fig.layout = msg.layout;
+        await draw();
+        div.dataset.revision = String(msg.revision);
+      } else if (msg.type === "figure") {
+        fig = msg.figure;
+        await draw();
+        div.dataset.revision = String(msg.revision);
+      }
+    });
+    model.on("change:config", draw);
+    div.on("plotly_click", (ev) => {
+      const p = ev.points && ev.points[0];
+      if (p) model.send({ event: "click", curve: p.curveNumber, point: p.pointNumber, customdata: p.customdata ?? null });
+    });
+    model.send({ event: "hello" });
+    return () => Plotly.purge(div);
+  },
+};
+"""
+
+
+def plotly_url() -> str:
+    """Where Voila serves the vendored plotly.js ('' outside Voila: the kernel sends it instead)."""
+    base = os.environ.get("VOILA_BASE_URL")
+    return f"{base}{STATIC_PLOTLY}" if base is not None else ""
+
+
+def figure_json(fig: go.Figure) -> dict[str, Any]:
+    """The figure as plain JSON (numpy arrays, NaN and dates handled by plotly's encoder)."""
+    return json.loads(fig.to_json())
+
+
+class Plot(anywidget.AnyWidget):
+    _esm = _ESM
+    figure = traitlets.Dict().tag(sync=True)
+    config = traitlets.Dict().tag(sync=True)
+    plotly_url = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, fig: go.Figure, config: dict | None = None, **kwargs: Any):
+        state = figure_json(fig)
+        super().__init__(figure=state, config=config or {}, plotly_url=plotly_url(), **kwargs)
+        self._current = state
+        self._sent = [json.dumps(t, sort_keys=True) for t in state["data"]]
+        self._layout = json.dumps(state["layout"], sort_keys=True)
+        self.revision = 0
+        self.bytes_sent = 0
+        self._click: list[Callable[[dict], None]] = []
+        self.on_msg(self._message)
+
+    @property
+    def current(self) -> dict[str, Any]:
+        return self._current
+
+    def on_click(self, callback: Callable[[dict], None]) -> None:
+        """``callback({"curve", "point", "customdata"})`` when a point is clicked in the browser."""
+        self._click.append(callback)
+
+    def show(self, fig: go.Figure) -> None:
+        """Send ``fig``'s new state: only the traces (and layout) that changed."""
+        state = figure_json(fig)
+        traces = [json.dumps(t, sort_keys=True) for t in state["data"]]
+        layout = json.dumps(state["layout"], sort_keys=True)
+        msg: dict[str, Any] = {"type": "update"}
+        if len(traces) != len(self._sent):
+            msg["data"] = state["data"]
+        else:
+            changed = {
+                str(i): state["data"][i]
+                for i, (a, b) in enumerate(zip(traces, self._sent, strict=True))
+                if a != b
+            }
+            if changed:
+                msg["traces"] = changed
+        if layout != self._layout:
+            msg["layout"] = state["layout"]
+        self._current, self._sent, self._layout = state, traces, layout
+        if len(msg) > 1:
+            self.revision += 1
+            msg["revision"] = self.revision
+            self.bytes_sent += len(json.dumps(msg))
+            self.send(msg)
+
+    def _message(self, _widget: Any, content: dict, _buffers: list) -> None:
+        event = content.get("event") if isinstance(content, dict) else None
+        if event == "hello" and self.revision:
+            self.send({"type": "figure", "figure": self._current, "revision": self.revision})
+        elif event == "need-plotly":
+            source = (
+                resources.files("plotly").joinpath("package_data/plotly.min.js").read_text(encoding="utf-8")
+            )
+            self.send({"type": "plotly-source", "source": source})
+        elif event == "click":
+            for cb in self._click:
+                cb(content)
