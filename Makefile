@@ -8,11 +8,9 @@ STAMP := $(VENV)/.installed
 PORT ?= 8866
 export JUPYTER_PATH := $(CURDIR)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
 
-# Serving options: loopback only, tracebacks hidden, idle kernels of closed tabs culled.
-VOILA_OPTS := --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --template=explorer \
-	--show_tracebacks=False \
-	--MappingKernelManager.cull_interval=60 --MappingKernelManager.cull_idle_timeout=600 \
-	--MappingKernelManager.cull_connected=False
+# Serving options (explorer/serve.py): loopback only, tracebacks hidden, idle kernels of closed
+# tabs culled, a cap on concurrent kernels; POOL=N keeps N preheated kernels ready.
+POOL ?= 0
 
 .PHONY: setup dashboard test lint unit browser-deps bench clean
 
@@ -25,7 +23,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 dashboard: setup
-	$(VENV)/bin/voila $(VOILA_OPTS) notebooks/dashboard.ipynb
+	$(VENV)/bin/explorer serve --port=$(PORT) --pool=$(POOL)
 
 browser-deps:
 	@bash tools/ensure-chromium.sh

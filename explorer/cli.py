@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="explorer", description="Evidence explorer for injection therapies for back pain.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("serve", help="serve the dashboard with Voila (see 'explorer serve --help')")
 
     v = sub.add_parser("validate", help="check a data directory against the schema")
     v.add_argument("data_dir", nargs="?", help="data directory (default: $EXPLORER_DATA or the bundled data)")
@@ -248,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:  # options belong to the server; see explorer/serve.py
+        from explorer.serve import main as serve
+
+        return serve(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

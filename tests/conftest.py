@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from explorer.serve import VoilaServer as _Server
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 CHROMIUM = "/usr/bin/chromium"
-# A small static file of our template: answers as soon as the server is up, runs no kernel.
-PROBE = "voila/templates/explorer/static/fontawesome/LICENSE.txt"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -40,63 +34,11 @@ def data_copy(tmp_path: Path) -> Path:
     return dest
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class VoilaServer(_Server):
+    """The dashboard served as ``explorer serve`` would, on a free port; logs go to ``log``."""
 
-
-class VoilaServer:
-    """Voila serving the dashboard notebook on a free loopback port; stopped by the fixture."""
-
-    def __init__(self, data_dir: Path | None, log: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        env = dict(os.environ)
-        env["JUPYTER_PATH"] = str(ROOT / "share" / "jupyter")
-        if data_dir is not None:
-            env["EXPLORER_DATA"] = str(data_dir)
-        self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "voila",
-                "--no-browser",
-                f"--port={self.port}",
-                "--Voila.ip=127.0.0.1",
-                "--template=explorer",
-                "--show_tracebacks=False",
-                str(ROOT / "notebooks" / "dashboard.ipynb"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"voila exited with {self.proc.returncode}; see {log}")
-            try:
-                with urllib.request.urlopen(self.url + PROBE, timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            self.stop()
-            raise RuntimeError("voila did not start within 60 s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=15)
-        self.log.close()
+    def __init__(self, data_dir: Path | None, log: Path, **options):
+        super().__init__(data_dir=data_dir, log=log, **options)
 
 
 def browser_available() -> bool:
@@ -122,8 +64,8 @@ def voila(tmp_path: Path) -> Iterator:
     """Factory: ``voila(data_dir)`` starts a server; all are stopped after the test."""
     servers: list[VoilaServer] = []
 
-    def start(data_dir: Path | None = None) -> VoilaServer:
-        server = VoilaServer(data_dir, tmp_path / f"voila-{len(servers)}.log")
+    def start(data_dir: Path | None = None, **options) -> VoilaServer:
+        server = VoilaServer(data_dir, tmp_path / f"voila-{len(servers)}.log", **options)
         servers.append(server)
         return server
 

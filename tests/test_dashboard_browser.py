@@ -198,3 +198,25 @@ def test_evidence_map_click_filters_every_view(browser, voila) -> None:
     href = page.locator("a.explorer-share").get_attribute("href")
     assert "therapy=" in href and "indication=" in href and "view=map" in href
     page.close(run_before_unload=True)
+
+
+def test_preheated_pool_still_reads_the_url(browser, voila) -> None:
+    server = voila(pool=1)
+    page, external = open_dashboard(browser, server, "?view=studies&design=all&min_n=100")
+    page.wait_for_selector(".explorer-studies", timeout=120_000)
+    assert "min_n=100" in page.locator("a.explorer-share").get_attribute("href")
+    assert external == []
+    page.close(run_before_unload=True)
+
+
+def test_full_server_says_so(browser, voila) -> None:
+    server = voila(max_kernels=1)
+    first, _ = open_dashboard(browser, server)
+    first.wait_for_selector(".explorer-status", timeout=120_000)
+    second = browser.new_page()
+    response = second.goto(server.url, timeout=120_000)
+    assert response is not None and response.status == 503
+    assert "try again" in second.content()
+    assert "Traceback" not in second.content()
+    for page in (first, second):
+        page.close(run_before_unload=True)

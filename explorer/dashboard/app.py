@@ -321,6 +321,16 @@ class Dashboard:
         return [code for _, code in self.model.therapy_options()]
 
 
+def _page_query() -> str:
+    """The page's query string. A preheated Voila kernel runs the notebook before the request
+    exists, so it waits for it here (after the imports and the data are ready)."""
+    if os.environ.get("VOILA_PREHEAT") == "True":
+        from voila.utils import get_query_string
+
+        return get_query_string() or ""
+    return os.environ.get("QUERY_STRING", "")
+
+
 def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
     """Build the dashboard on the evidence (``EXPLORER_DATA`` or bundled data by default).
 
@@ -328,9 +338,9 @@ def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
     initial selection, e.g. ``therapy=prp&indication=discogenic&window=short``.
     """
     try:
-        model = Model(load(data_dir))
+        model = Model(load(data_dir))  # with a preheated kernel this runs before anyone asks
         if query is None:
-            query = os.environ.get("QUERY_STRING", "")
+            query = _page_query()
         vocab = {
             "approach": list(model.labels("arms", "approach")),
             "guidance": list(model.labels("arms", "guidance")),

@@ -1,0 +1,191 @@
+"""Serving the dashboard: one documented configuration for a laptop, a room or a department.
+
+``explorer serve`` starts Voila with:
+
+- loopback only (``--ip``, default 127.0.0.1) and tracebacks hidden from viewers;
+- our ``explorer`` template (Font Awesome and plotly.js served locally: no request leaves the machine);
+- optionally a pool of preheated kernels (``--pool N``): the notebook's imports and data loading
+  run before anyone asks, and the page waits only for the selection in its URL;
+- idle kernels culled (a closed tab's kernel is shut down after ``--cull-idle`` seconds; Voila
+  0.5's own shutdown request on tab close is refused by its XSRF check, so culling is what frees
+  them);
+- a cap on concurrent kernels (``--max-kernels``): past it, a viewer gets a clear "full, try again"
+  page (HTTP 503) instead of a machine that swaps for everyone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "dashboard.ipynb"
+TEMPLATES = ROOT / "share" / "jupyter"
+PROBE = "voila/templates/explorer/static/fontawesome/LICENSE.txt"
+
+try:  # the cap lives in the server process only; importing jupyter_server is cheap there
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+    from tornado import web
+    from traitlets import Int
+
+    class CappedKernelManager(AsyncMappingKernelManager):
+        """A kernel manager that refuses new kernels past ``max_kernels`` with a 503 and a message."""
+
+        max_kernels = Int(40, config=True, help="Most kernels at once (0: no cap).")
+
+        async def start_kernel(self, *args, **kwargs):  # type: ignore[override]
+            if self.max_kernels and len(self.list_kernel_ids()) >= self.max_kernels:
+                raise web.HTTPError(
+                    503, reason="The dashboard is full right now: please try again in a minute"
+                )
+            return await super().start_kernel(*args, **kwargs)
+
+except ImportError:  # pragma: no cover - only without the serving stack
+    CappedKernelManager = None  # type: ignore[assignment,misc]
+
+
+def voila_args(
+    notebook: Path = NOTEBOOK,
+    port: int = 8866,
+    ip: str = "127.0.0.1",
+    pool: int = 0,
+    cull_idle: int = 600,
+    cull_interval: int = 60,
+    max_kernels: int = 40,
+) -> list[str]:
+    args = [
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={ip}",
+        "--template=explorer",
+        "--show_tracebacks=False",
+        "--VoilaConfiguration.multi_kernel_manager_class=explorer.serve.CappedKernelManager",
+        f"--CappedKernelManager.max_kernels={max_kernels}",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
+        f"--MappingKernelManager.cull_interval={cull_interval}",
+        "--MappingKernelManager.cull_connected=False",
+    ]
+    if pool > 0:
+        args += ["--preheat_kernel=True", f"--pool_size={pool}"]
+    return args
+
+
+def environment(data_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join([str(TEMPLATES), *filter(None, [env.get("JUPYTER_PATH")])])
+    if data_dir is not None:
+        env["EXPLORER_DATA"] = str(data_dir)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class VoilaServer:
+    """Voila on a free loopback port, as a context manager (tests and benchmarks)."""
+
+    def __init__(
+        self,
+        notebook: Path = NOTEBOOK,
+        data_dir: Path | None = None,
+        log: Path | None = None,
+        timeout: float = 60,
+        **options,
+    ):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = open(log or os.devnull, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voila", *voila_args(notebook, port=self.port, **options)],
+            cwd=ROOT,
+            env=environment(data_dir),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                self.log.close()
+                raise RuntimeError(f"voila exited with {self.proc.returncode}; see {log}")
+            try:
+                with urllib.request.urlopen(self.url + PROBE, timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"voila did not start within {timeout} s") from None
+                time.sleep(0.25)
+
+    def kernel_pids(self) -> list[int]:
+        """Process ids of the kernels this server started (its child processes)."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=15)
+        self.log.close()
+
+    def __enter__(self) -> VoilaServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="explorer serve", description="Serve the Voila dashboard.")
+    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    p.add_argument("--pool", type=int, default=0, help="preheated kernels kept ready (0: none)")
+    p.add_argument("--cull-idle", type=int, default=600, help="seconds before an idle kernel is shut down")
+    p.add_argument("--max-kernels", type=int, default=40, help="concurrent viewers at most (0: no cap)")
+    p.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    args = p.parse_args(argv)
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        *voila_args(
+            port=args.port, ip=args.ip, pool=args.pool, cull_idle=args.cull_idle, max_kernels=args.max_kernels
+        ),
+    ]
+    print(f"Serving the dashboard at http://{args.ip}:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        return subprocess.call(cmd, env=environment(args.data), cwd=ROOT)
+    except KeyboardInterrupt:
+        return 0
