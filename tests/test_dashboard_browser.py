@@ -133,6 +133,8 @@ def test_forest_leave_one_out_and_exports(browser, voila, tmp_path: Path) -> Non
     assert title.text_content() != before
     assert first in page.locator(".explorer-muted").filter(has_text="left out").inner_text()
     # the CSV export downloads the rows of the current selection
+    page.get_by_text("Download this selection").click()
+    page.wait_for_selector("a.explorer-export", timeout=30_000)
     with page.expect_download() as info:
         page.locator("a.explorer-export", has_text="Data (CSV)").click()
     path = tmp_path / "export.csv"

@@ -21,7 +21,9 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
+
+from explorer.analysis import distributions as dist
 
 FloatArray = NDArray[np.float64]
 ZeroCellRule = Literal["only0", "all", "if0all", "none"]
@@ -301,7 +303,7 @@ def se_from_ci(
     """
     lb_a, ub_a = _arrays(lb, ub)
     alpha = level_to_alpha(level)
-    crit = stats.norm.isf(alpha / 2) if df is None else stats.t.isf(alpha / 2, np.asarray(df, dtype=float))
+    crit = dist.norm_isf(alpha / 2) if df is None else dist.t_isf(alpha / 2, np.asarray(df, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         if log:
             lb_a = np.where(lb_a > 0, np.log(np.where(lb_a > 0, lb_a, 1.0)), np.nan)
@@ -320,7 +322,7 @@ def sd_from_se(se: ArrayLike, n: ArrayLike) -> FloatArray:
 def _quantile_ratio(p: FloatArray) -> FloatArray:
     """``2 * Phi^-1(p)``; NaN where undefined (n too small), so the caller's SD becomes NaN."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = 2 * stats.norm.ppf(p)
+        out = 2 * dist.norm_ppf(p)
     return np.where(out > 0, out, np.nan)
 
 

@@ -48,8 +48,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
+from explorer.analysis import distributions as dist
 from explorer.analysis.effect_sizes import level_to_alpha
 
 __all__ = [
@@ -450,9 +450,9 @@ def _pool(s: _Sums, y: FloatArray, v: FloatArray, method: str, knha: bool, alpha
         se = np.sqrt(var_est)
         ddf = np.where(use_t, kf - 1, np.nan)
         df_safe = np.where(use_t, kf - 1, 1.0)
-        crit = np.where(use_t, stats.t.isf(alpha / 2, df_safe), stats.norm.isf(alpha / 2))
+        crit = np.where(use_t, dist.t_isf(alpha / 2, df_safe), dist.norm_isf(alpha / 2))
         zval = est / se
-        pval = np.where(use_t, 2 * stats.t.sf(np.abs(zval), df_safe), 2 * stats.norm.sf(np.abs(zval)))
+        pval = np.where(use_t, 2 * dist.t_sf(np.abs(zval), df_safe), 2 * dist.norm_sf(np.abs(zval)))
         ci_lb, ci_ub = est - crit * se, est + crit * se
         if random:
             half = crit * np.sqrt(var_est + tau2)
@@ -461,7 +461,7 @@ def _pool(s: _Sums, y: FloatArray, v: FloatArray, method: str, knha: bool, alpha
             pi_lb = pi_ub = np.full(s.n, np.nan)
 
         q_out = np.where(multi, q, 0.0)
-        q_p = np.where(multi, stats.chi2.sf(q, np.where(multi, kf - 1, 1.0)), 1.0)
+        q_p = np.where(multi, dist.chi2_sf(q, np.where(multi, kf - 1, 1.0)), 1.0)
         if random:
             vt = (kf - 1) / tr_p
             i2 = np.where(multi, 100 * tau2 / (vt + tau2), 0.0)
@@ -692,11 +692,11 @@ def _meta_regression(
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = beta / se
     if knha:
-        crit = stats.t.isf(alpha / 2, ddf)
-        pval = 2 * stats.t.sf(np.abs(zval), ddf)
+        crit = dist.t_isf(alpha / 2, ddf)
+        pval = 2 * dist.t_sf(np.abs(zval), ddf)
     else:
-        crit = stats.norm.isf(alpha / 2)
-        pval = 2 * stats.norm.sf(np.abs(zval))
+        crit = dist.norm_isf(alpha / 2)
+        pval = 2 * dist.norm_sf(np.abs(zval))
     btt = np.arange(1, p)
     qm = qm_df = qm_p = np.nan
     if btt.size:
@@ -705,13 +705,13 @@ def _meta_regression(
         qm_df = float(btt.size)
         if knha:
             qm /= qm_df
-            qm_p = float(stats.f.sf(qm, qm_df, k - p))
+            qm_p = float(dist.f_sf(qm, qm_df, k - p))
         else:
-            qm_p = float(stats.chi2.sf(qm, qm_df))
+            qm_p = float(dist.chi2_sf(qm, qm_df))
     qe = qe_p = np.nan
     if allpos:
         qe = max(0.0, float(y @ proj(1 / v) @ y))
-        qe_p = float(stats.chi2.sf(qe, k - p))
+        qe_p = float(dist.chi2_sf(qe, k - p))
     return {
         "beta": beta, "se": se, "zval": zval, "pval": pval,
         "ci_lb": beta - crit * se, "ci_ub": beta + crit * se, "ddf": ddf, "tau2": float(tau2),
@@ -791,7 +791,7 @@ def subgroup_test(
         q = max(0.0, float(np.sum(w * (est[use] - mu) ** 2)))
         df = float(use.sum() - 1)
         return {
-            "approach": "separate", "Q": q, "df": df, "pval": float(stats.chi2.sf(q, df)),
+            "approach": "separate", "Q": q, "df": df, "pval": float(dist.chi2_sf(q, df)),
             "tau2": np.nan, "groups": groups, "pooled": pooled,
         }  # fmt: skip
     if tau2 != "common":

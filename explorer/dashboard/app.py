@@ -161,6 +161,10 @@ class Dashboard:
         self.status = w.HTML()
         self.link = w.HTML()
         self.exports = w.HTML()
+        # exports are made only while this section is open: they are large, and most viewers never ask
+        self.export_box = w.Accordion(children=[self.exports], selected_index=None)
+        self.export_box.set_title(0, "Download this selection (data, citations)")
+        self.export_box.observe(lambda _c: self._fill_exports(), names="selected_index")
         self.views = [
             TimeView(m),
             ForestView(m),
@@ -194,7 +198,7 @@ class Dashboard:
         )
         self.filters.add_class("explorer-filters")
         main = w.VBox(
-            [self.status, self.tabs, self.link, self.exports, w.HBox([self.present, self.image_format])],
+            [self.status, self.tabs, self.link, self.export_box, w.HBox([self.present, self.image_format])],
             layout=w.Layout(flex="1 1 auto", overflow="hidden"),
         )
         self.widget = w.VBox([w.HTML(STYLE), header, w.HBox([self.filters, main])])
@@ -306,15 +310,22 @@ class Dashboard:
         self.current.update(state)
         self._image_format()
         self._show_link()
-        self.exports.value = exports_html(self.model, state, self.model.ev.version)
+        self._fill_exports()
+
+    def _fill_exports(self) -> None:
+        if self.export_box.selected_index == 0:
+            self.exports.value = exports_html(self.model, self.state, self.model.ev.version)
 
     # conveniences for tests and notebooks
     @property
     def figure(self):
+        """A plotly Figure of what the efficacy plot shows now (a snapshot, for reading)."""
+        import plotly.graph_objects as go
+
         view = self.views[0]
         if not view.built:
             view.update(self.state)
-        return view.figure
+        return go.Figure(view.plot.current)
 
     @property
     def therapy_codes(self) -> list[str]:

@@ -15,6 +15,7 @@ Outside Voila (JupyterLab) the view asks for plotly.js itself and the kernel sen
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from importlib import resources
@@ -99,6 +100,19 @@ def figure_json(fig: go.Figure) -> dict[str, Any]:
     return json.loads(fig.to_json())
 
 
+def _clean(value: Any) -> Any:
+    """JSON-ready copy: NaN and infinities become None (JavaScript's JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _clean(value.tolist())
+    return value
+
+
 class Plot(anywidget.AnyWidget):
     _esm = _ESM
     figure = traitlets.Dict().tag(sync=True)
@@ -144,6 +158,29 @@ class Plot(anywidget.AnyWidget):
             msg["layout"] = state["layout"]
         self._current, self._sent, self._layout = state, traces, layout
         if len(msg) > 1:
+            self.revision += 1
+            msg["revision"] = self.revision
+            self.bytes_sent += len(json.dumps(msg))
+            self.send(msg)
+
+    def patch(self, traces: dict[int, dict[str, Any]], layout: dict[str, Any] | None = None) -> None:
+        """Replace properties of some traces (and top-level layout keys) without rebuilding a
+        plotly Figure. Values must be JSON-ready (lists, numbers, strings, None; NaN becomes None)."""
+        msg: dict[str, Any] = {"type": "update", "traces": {}}
+        for i, props in traces.items():
+            new = {**self._current["data"][i], **_clean(props)}
+            text = json.dumps(new, sort_keys=True)
+            if text != self._sent[i]:
+                self._current["data"][i] = new
+                self._sent[i] = text
+                msg["traces"][str(i)] = new
+        if layout:
+            new_layout = {**self._current["layout"], **_clean(layout)}
+            text = json.dumps(new_layout, sort_keys=True)
+            if text != self._layout:
+                self._current["layout"], self._layout = new_layout, text
+                msg["layout"] = new_layout
+        if msg["traces"] or "layout" in msg:
             self.revision += 1
             msg["revision"] = self.revision
             self.bytes_sent += len(json.dumps(msg))

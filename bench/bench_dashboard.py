@@ -1,0 +1,251 @@
+"""Dashboard benchmark: the explorer against the floor, both served by Voila in the same run.
+
+The floor is ``bench/floor.ipynb``: one dropdown and one plotly FigureWidget with 4 traces. For
+each, in headless Chromium on loopback: time from navigation to a usable page (plot drawn,
+controls visible, spinner gone), time from a filter change to the updated plot, websocket bytes
+received per update, and the kernel's memory. Then the explorer with a preheated kernel pool,
+with 100x the bundled rows (synthetic, generated here into a temporary folder, never bundled), and
+a load test of many viewers opening at once. Every figure is the median and range of several runs.
+
+    .venv/bin/python bench/bench_dashboard.py [--runs 5] [--viewers 30] [--skip-load]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from explorer.serve import VoilaServer, rss_kb  # noqa: E402
+
+FLOOR = ROOT / "bench" / "floor.ipynb"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SIGNATURE = """() => { const g = document.querySelector('.js-plotly-plot');
+  return g && g.data ? JSON.stringify(g.data.map(t => [ (t.x||[]).length, (t.y||[]).slice(0, 3) ])) : null; }"""
+USABLE = """() => { const g = document.querySelector('.js-plotly-plot .scatterlayer .trace');
+  const l = document.querySelector('#loading'); const c = document.querySelector('select, .widget-dropdown');
+  return !!g && !!c && (!l || l.offsetParent === null); }"""
+
+
+def fmt(values: list[float], unit: str = "s", digits: int = 2) -> str:
+    if not values:
+        return "n/a"
+    return (
+        f"{statistics.median(values):.{digits}f} {unit} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
+    )
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    frames: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(len(p))))
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=180_000)
+    page.wait_for_function(USABLE, timeout=180_000, polling=50)
+    return page, time.perf_counter() - t0, frames
+
+
+def change_filter(page, floor: bool, step: int) -> tuple[float, int, list[int]]:
+    frames_before = page.evaluate("() => 0")
+    before = page.evaluate(SIGNATURE)
+    t0 = time.perf_counter()
+    if floor:
+        page.locator(".widget-dropdown select").first.select_option(index=1 + step % 2)
+    else:  # the Therapy list: pick one therapy, then another
+        options = page.locator(".widget-select-multiple select").first.locator("option")
+        page.locator(".widget-select-multiple select").first.select_option(
+            index=step % min(2, options.count())
+        )
+    page.wait_for_function(f"(b) => ({SIGNATURE})() !== b", arg=before, timeout=60_000, polling=5)
+    return time.perf_counter() - t0, frames_before, []
+
+
+def measure(server: VoilaServer, browser, runs: int, floor: bool, query: str = "") -> dict:
+    usable, latency, per_update, memory = [], [], [], []
+    for _ in range(runs):
+        page, t, frames = open_page(browser, server.url + query)
+        usable.append(t)
+        page.wait_for_timeout(300)
+        memory += [rss_kb(pid) / 1024 for pid in server.kernel_pids()][-1:]
+        for step in range(3):
+            n0 = len(frames)
+            dt, _, _ = change_filter(page, floor, step)
+            page.wait_for_timeout(150)  # let the last frames of this update arrive
+            latency.append(dt)
+            per_update.append(sum(frames[n0:]) / 1024)
+        page.close(run_before_unload=True)
+    return {"usable": usable, "latency": latency, "kb_per_update": per_update, "kernel_mb": memory}
+
+
+def scaled_data(factor: int, dest: Path) -> Path:
+    """The bundled data repeated ``factor`` times under new ids (valid, synthetic, temporary)."""
+    src = ROOT / "data"
+    shutil.copy(src / "datapackage.json", dest / "datapackage.json")
+
+    def rows(name):
+        with open(src / name, newline="", encoding="utf-8") as fh:
+            r = csv.DictReader(fh)
+            return r.fieldnames, list(r)
+
+    out = {}
+    for name in (
+        "studies.csv",
+        "arms.csv",
+        "outcomes.csv",
+        "adverse_events.csv",
+        "review_estimates.csv",
+        "review_includes.csv",
+    ):
+        header, recs = rows(name)
+        new = []
+        for k in range(factor):
+            for r in recs:
+                r = dict(r)
+                r["study_id"] = f"{r['study_id']}s{k}"
+                if name == "studies.csv":
+                    r["doi"] = f"{r['doi']}.s{k}" if r["doi"] else f"10.9999/synthetic.{r['study_id']}"
+                    r["pmid"] = ""
+                    r["parent_id"] = f"{r['parent_id']}s{k}" if r["parent_id"] else ""
+                    r["title"] = f"{r['title']} (synthetic copy {k})"
+                if name == "outcomes.csv":
+                    r["outcome_id"] = f"{r['study_id']}_{r['outcome_id'].rsplit('_', 1)[1]}"
+                if name == "adverse_events.csv":
+                    r["ae_id"] = f"{r['study_id']}_{r['ae_id'].rsplit('_', 1)[1]}"
+                if name == "review_estimates.csv":
+                    r["estimate_id"] = f"{r['study_id']}_{r['estimate_id'].rsplit('_', 1)[1]}"
+                if name == "review_includes.csv" and r["included_study_id"]:
+                    r["included_study_id"] = f"{r['included_study_id']}s{k}"
+                new.append(r)
+        with open(dest / name, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+            w.writeheader()
+            w.writerows(new)
+        out[name] = len(new)
+    return dest
+
+
+def load_test(browser_factory, viewers: int, cull: int) -> dict:
+    """``viewers`` pages opening within a few seconds; then all closed and the culling awaited."""
+    with VoilaServer(cull_idle=cull, cull_interval=max(5, cull // 2), max_kernels=viewers + 5) as server:
+        results: list[float | None] = [None] * viewers
+        peak = [0.0]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                pids = [server.proc.pid, *server.kernel_pids()]
+                peak[0] = max(peak[0], sum(rss_kb(p) for p in pids) / 1024)
+                time.sleep(0.5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+
+        def viewer(i: int) -> None:
+            time.sleep(i * 0.1)  # all open within a few seconds
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                try:
+                    _, t, _ = open_page(b, server.url)
+                    results[i] = t
+                except Exception:
+                    results[i] = None
+                finally:
+                    b.close()
+
+        threads = [threading.Thread(target=viewer, args=(i,)) for i in range(viewers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=400)
+        stop.set()
+        sampler.join()
+        after_close = sum(rss_kb(p) for p in [server.proc.pid, *server.kernel_pids()]) / 1024
+        kernels_open = len(server.kernel_pids())
+        time.sleep(cull * 2 + 10)
+        after_cull = sum(rss_kb(p) for p in [server.proc.pid, *server.kernel_pids()]) / 1024
+        done = [t for t in results if t is not None]
+        return {
+            "viewers": viewers,
+            "usable": len(done),
+            "slowest_s": max(done) if done else None,
+            "median_s": statistics.median(done) if done else None,
+            "peak_mb": peak[0],
+            "kernels_after_close": kernels_open,
+            "mb_after_close": after_close,
+            "kernels_after_cull": len(server.kernel_pids()),
+            "mb_after_cull": after_cull,
+        }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--viewers", type=int, default=30)
+    ap.add_argument("--skip-load", action="store_true")
+    ap.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = ap.parse_args()
+    report: dict[str, dict] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        with VoilaServer(FLOOR) as floor:
+            report["floor"] = measure(floor, browser, args.runs, floor=True)
+        with VoilaServer() as explorer_server:
+            report["explorer"] = measure(
+                explorer_server, browser, args.runs, floor=False, query="?design=all"
+            )
+        with VoilaServer(pool=2) as pooled:
+            time.sleep(8)  # let the pool fill
+            report["explorer, preheated pool"] = measure(
+                pooled, browser, args.runs, floor=False, query="?design=all"
+            )
+        with tempfile.TemporaryDirectory() as tmp, VoilaServer(data_dir=scaled_data(100, Path(tmp))) as big:
+            report["explorer, 100x rows"] = measure(
+                big, browser, max(2, args.runs // 2), floor=False, query="?design=all"
+            )
+        browser.close()
+    print(
+        f"{'configuration':28} {'navigation to usable':26} {'filter change':26} {'KB per update':22} "
+        f"{'kernel MB':16}"
+    )
+    for name, r in report.items():
+        print(
+            f"{name:28} {fmt(r['usable']):26} {fmt(r['latency'], 's', 3):26} "
+            f"{fmt(r['kb_per_update'], 'KB', 1):22} {fmt(r['kernel_mb'], 'MB', 0):16}"
+        )
+    if not args.skip_load:
+        load = load_test(None, args.viewers, cull=20)
+        report["load"] = load
+        print(
+            f"\nLoad test: {load['usable']}/{load['viewers']} viewers usable; median {load['median_s']:.1f} s, "
+            f"slowest {load['slowest_s']:.1f} s; peak memory {load['peak_mb']:.0f} MB; after all tabs closed "
+            f"{load['kernels_after_close']} kernels, {load['mb_after_close']:.0f} MB; after the culling interval "
+            f"{load['kernels_after_cull']} kernels, {load['mb_after_cull']:.0f} MB"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
