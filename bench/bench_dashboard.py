@@ -145,10 +145,14 @@ def scaled_data(factor: int, dest: Path) -> Path:
     return dest
 
 
-def load_test(browser_factory, viewers: int, cull: int) -> dict:
-    """``viewers`` pages opening within a few seconds; then all closed and the culling awaited."""
+def load_test(viewers: int, cull: int) -> dict:
+    """``viewers`` pages opening within a few seconds (one headless Chromium, one page each, on
+    loopback); then every tab is closed and the culling interval awaited. Bounded in count and time."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
     with VoilaServer(cull_idle=cull, cull_interval=max(5, cull // 2), max_kernels=viewers + 5) as server:
-        results: list[float | None] = [None] * viewers
         peak = [0.0]
         stop = threading.Event()
 
@@ -161,23 +165,28 @@ def load_test(browser_factory, viewers: int, cull: int) -> dict:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
 
-        def viewer(i: int) -> None:
-            time.sleep(i * 0.1)  # all open within a few seconds
-            with sync_playwright() as p:
-                b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                try:
-                    _, t, _ = open_page(b, server.url)
-                    results[i] = t
-                except Exception:
-                    results[i] = None
-                finally:
-                    b.close()
+        async def run() -> list[float | None]:
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
-        threads = [threading.Thread(target=viewer, args=(i,)) for i in range(viewers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=400)
+                async def viewer(i: int) -> float | None:
+                    await asyncio.sleep(i * 0.1)  # all open within a few seconds
+                    page = await browser.new_page()
+                    t0 = time.perf_counter()
+                    try:
+                        await page.goto(server.url, wait_until="commit", timeout=300_000)
+                        await page.wait_for_function(USABLE, timeout=300_000, polling=100)
+                        return time.perf_counter() - t0
+                    except Exception:
+                        return None
+                    finally:
+                        await page.close(run_before_unload=True)
+
+                times = await asyncio.gather(*(viewer(i) for i in range(viewers)))
+                await browser.close()
+                return list(times)
+
+        results = asyncio.run(run())
         stop.set()
         sampler.join()
         after_close = sum(rss_kb(p) for p in [server.proc.pid, *server.kernel_pids()]) / 1024
@@ -234,7 +243,7 @@ def main() -> int:
             f"{fmt(r['kb_per_update'], 'KB', 1):22} {fmt(r['kernel_mb'], 'MB', 0):16}"
         )
     if not args.skip_load:
-        load = load_test(None, args.viewers, cull=20)
+        load = load_test(args.viewers, cull=20)
         report["load"] = load
         print(
             f"\nLoad test: {load['usable']}/{load['viewers']} viewers usable; median {load['median_s']:.1f} s, "

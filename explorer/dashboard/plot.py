@@ -100,16 +100,16 @@ def figure_json(fig: go.Figure) -> dict[str, Any]:
     return json.loads(fig.to_json())
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
     """JSON-ready copy: NaN and infinities become None (JavaScript's JSON has no NaN)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean(v) for v in value]
     if hasattr(value, "tolist"):
-        return _clean(value.tolist())
+        return clean(value.tolist())
     return value
 
 
@@ -119,8 +119,8 @@ class Plot(anywidget.AnyWidget):
     config = traitlets.Dict().tag(sync=True)
     plotly_url = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, fig: go.Figure, config: dict | None = None, **kwargs: Any):
-        state = figure_json(fig)
+    def __init__(self, fig: go.Figure | dict, config: dict | None = None, **kwargs: Any):
+        state = fig if isinstance(fig, dict) else figure_json(fig)
         super().__init__(figure=state, config=config or {}, plotly_url=plotly_url(), **kwargs)
         self._current = state
         self._sent = [json.dumps(t, sort_keys=True) for t in state["data"]]
@@ -168,14 +168,14 @@ class Plot(anywidget.AnyWidget):
         plotly Figure. Values must be JSON-ready (lists, numbers, strings, None; NaN becomes None)."""
         msg: dict[str, Any] = {"type": "update", "traces": {}}
         for i, props in traces.items():
-            new = {**self._current["data"][i], **_clean(props)}
+            new = {**self._current["data"][i], **clean(props)}
             text = json.dumps(new, sort_keys=True)
             if text != self._sent[i]:
                 self._current["data"][i] = new
                 self._sent[i] = text
                 msg["traces"][str(i)] = new
         if layout:
-            new_layout = {**self._current["layout"], **_clean(layout)}
+            new_layout = {**self._current["layout"], **clean(layout)}
             text = json.dumps(new_layout, sort_keys=True)
             if text != self._layout:
                 self._current["layout"], self._layout = new_layout, text

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from explorer.analysis.harmonise import outcome_unit
 from explorer.analysis.series import RESPONDERS
 from explorer.analysis.summary import overall_summary, therapy_summary
-from explorer.dashboard.plot import Plot
+from explorer.dashboard.plot import Plot, clean, figure_json
 from explorer.dashboard.state import FilterState, Model
 from explorer.data.cite import bibtex, ris
 from explorer.data.export import safe_csv
@@ -29,7 +29,15 @@ log = logging.getLogger(__name__)
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
-def _plot(fig: go.Figure, name: str) -> Plot:
+def with_patches(state: dict, traces: dict[int, dict], layout: dict) -> dict:
+    """A figure's JSON with some traces' properties and layout keys replaced."""
+    for i, props in traces.items():
+        state["data"][i].update(clean(props))
+    state["layout"].update(clean(layout))
+    return state
+
+
+def _plot(fig: go.Figure | dict, name: str) -> Plot:
     """The light plot widget for ``fig``, with image export named after the view."""
     options = {**PLOT_CONFIG["toImageButtonOptions"], "filename": name}
     return Plot(fig, config={**PLOT_CONFIG, "toImageButtonOptions": options})
@@ -89,9 +97,11 @@ class TimeView(View):
             pooled=m.pooled(state, rows),
             mcid=1.5,
         )
-        self._apply(fig, state)  # complete before it is first shown
-        self.figure = fig
-        self.plot = _plot(fig, "efficacy-over-time")
+        # complete before it is first shown: patch the figure's JSON (no second pass through plotly)
+        self.plot = _plot(
+            with_patches(figure_json(fig), *self._patches(state, fig.layout.to_plotly_json())),
+            "efficacy-over-time",
+        )
         self.legend_note = w.HTML(
             "<div class='explorer-muted'>Faint lines: each study arm (or contrast) over time, with 95% CIs. "
             "Bold markers (difference view): pooled random-effects estimates per therapy and follow-up window "
@@ -105,14 +115,6 @@ class TimeView(View):
         every filter change would cost about 0.25 s; the arrays are already plain lists."""
         traces, layout = self._patches(state, self.plot.current["layout"])
         self.plot.patch(traces, layout)
-
-    def _apply(self, fig: go.Figure, state: FilterState) -> None:
-        """Put ``state``'s data into the fixed traces of a plotly Figure (used once, at build)."""
-        traces, layout = self._patches(state, fig.layout.to_plotly_json())
-        with fig.batch_update():
-            for i, patch in traces.items():
-                fig.data[i].update(**patch)
-            fig.update_layout(**layout)
 
     def _patches(self, state: FilterState, layout: dict) -> tuple[dict[int, dict], dict]:
         """The new properties of every trace (by index) and of the layout, for ``state``."""
