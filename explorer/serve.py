@@ -8,7 +8,9 @@
   run before anyone asks, and the page waits only for the selection in its URL;
 - idle kernels culled (a closed tab's kernel is shut down after ``--cull-idle`` seconds; Voila
   0.5's own shutdown request on tab close is refused by its XSRF check, so culling is what frees
-  them);
+  them). Keep the timeout well above the slowest page load under load: a kernel whose page has not
+  connected yet counts as idle, and culling it leaves that viewer with a page that never loads
+  (seen in the load test with a 5-20 s timeout);
 - a cap on concurrent kernels (``--max-kernels``): past it, a viewer gets a clear "full, try again"
   page (HTTP 503) instead of a machine that swaps for everyone.
 """

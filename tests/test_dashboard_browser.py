@@ -222,3 +222,21 @@ def test_full_server_says_so(browser, voila) -> None:
     assert "Traceback" not in second.content()
     for page in (first, second):
         page.close(run_before_unload=True)
+
+
+def test_kernel_death_is_explained_and_others_still_served(browser, voila) -> None:
+    import os
+    import signal
+
+    server = voila()
+    page, _ = open_dashboard(browser, server)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    for pid in server.kernel_pids():
+        os.kill(pid, signal.SIGKILL)
+    page.wait_for_selector(".explorer-lost", timeout=60_000)
+    assert "lost its connection" in page.locator(".explorer-lost").inner_text()
+    assert page.get_by_role("button", name="Reload the page").is_visible()
+    other, _ = open_dashboard(browser, server)  # the server keeps serving others
+    other.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    for p in (page, other):
+        p.close(run_before_unload=True)
