@@ -27,20 +27,10 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from explorer.serve import VoilaServer, rss_kb  # noqa: E402
+from explorer.serve import CHROMIUM, VoilaServer, rss_kb  # noqa: E402
+from explorer.serve import CHROMIUM_ARGS as ARGS  # noqa: E402
 
 FLOOR = ROOT / "bench" / "floor.ipynb"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SIGNATURE = """() => { const g = document.querySelector('.js-plotly-plot');
   return g && g.data ? JSON.stringify(g.data.map(t => [ (t.x||[]).length, (t.y||[]).slice(0, 3) ])) : null; }"""
 USABLE = """() => { const g = document.querySelector('.js-plotly-plot .scatterlayer .trace');

@@ -31,6 +31,18 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "dashboard.ipynb"
 TEMPLATES = ROOT / "share" / "jupyter"
 PROBE = "voila/templates/explorer/static/fontawesome/LICENSE.txt"
+#: Debian's Chromium and the flags that keep it quiet on a closed network (tests and benchmarks).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 try:  # the cap lives in the server process only; importing jupyter_server is cheap there
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager

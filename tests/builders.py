@@ -66,3 +66,16 @@ def make_package(
             for r in rows:
                 w.writerow({k: str(v) for k, v in {**defaults[name], **r}.items()})
     return dest
+
+
+def set_column(path: Path, column: str, value) -> None:
+    """Rewrite one column of a CSV table for every row: ``value`` is a string or ``f(row) -> str``."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        row[column] = value(row) if callable(value) else value
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)

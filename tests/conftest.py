@@ -9,21 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from explorer.serve import CHROMIUM, CHROMIUM_ARGS
 from explorer.serve import VoilaServer as _Server
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from explorer.dashboard import Dashboard, FilterState, Model, app
 from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES
 from explorer.data import load
 
+from .builders import set_column
 from .conftest import DATA
 
 
@@ -124,16 +125,7 @@ def test_evidence_map_click_filters_everything(model: Model) -> None:
 
 
 def test_exports_are_formula_safe_and_complete(model: Model, data_copy: Path) -> None:
-    path = data_copy / "studies.csv"
-    with open(path, newline="", encoding="utf-8") as fh:
-        r = csv.DictReader(fh)
-        header, recs = r.fieldnames, list(r)
-    for rec in recs:
-        rec["label"] = '=HYPERLINK("http://x")'
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
-        w.writeheader()
-        w.writerows(recs)
+    set_column(data_copy / "studies.csv", "label", '=HYPERLINK("http://x")')
     d = Dashboard(Model(load(data_copy)), FilterState(designs=(), outcome="responders"))
     assert d.exports.value == ""  # made only on request
     d.export_box.selected_index = 0
@@ -153,16 +145,7 @@ def test_exports_are_formula_safe_and_complete(model: Model, data_copy: Path) ->
 
 
 def test_titles_from_data_are_escaped(data_copy: Path) -> None:
-    path = data_copy / "studies.csv"
-    with open(path, newline="", encoding="utf-8") as fh:
-        r = csv.DictReader(fh)
-        header, recs = r.fieldnames, list(r)
-    for rec in recs:
-        rec["title"] = "<script>alert('x')</script><b>bold</b>"
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
-        w.writeheader()
-        w.writerows(recs)
+    set_column(data_copy / "studies.csv", "title", "<script>alert('x')</script><b>bold</b>")
     d = Dashboard(Model(load(data_copy)), view="studies")
     table = d.current.table.value
     assert "<script>" not in table and "&lt;script&gt;" in table
