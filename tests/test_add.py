@@ -220,6 +220,16 @@ def test_two_concurrent_adds_both_land(data_copy: Path, tmp_path: Path) -> None:
     assert validate(data_copy) == []
 
 
+def run_interactive(data: Path, stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", "add", "--interactive", "--data", str(data)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def test_interactive_add(data_copy: Path, tmp_path: Path) -> None:
     answers = [
         "inter2024",
@@ -247,28 +257,14 @@ def test_interactive_add(data_copy: Path, tmp_path: Path) -> None:
         "",  # study ... notes
         "n",
     ]  # no arms
-    stdin = "\n".join(answers) + "\n" + "n\n" * 3
-    proc = subprocess.run(
-        [sys.executable, "-m", "explorer", "add", "--interactive", "--data", str(data_copy)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_interactive(data_copy, "\n".join(answers) + "\n" + "n\n" * 3)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     studies = {r["study_id"]: r for r in read_rows(data_copy / "studies.csv")}
     assert studies["inter2024"]["risk_of_bias"] == "not_assessed"  # picked as choice number 4
 
 
 def test_interactive_catches_typos_where_typed(data_copy: Path) -> None:
-    stdin = "inter2024\nInter 2024\nT\nA\nJ\n2024\n\n10.1000/i\n\n\n\nRCT\n"
-    proc = subprocess.run(
-        [sys.executable, "-m", "explorer", "add", "--interactive", "--data", str(data_copy)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_interactive(data_copy, "inter2024\nInter 2024\nT\nA\nJ\n2024\n\n10.1000/i\n\n\n\nRCT\n")
     assert "design unknown design 'RCT'; did you mean 'rct'?" in proc.stdout
     assert proc.returncode == 1 and "cancelled: nothing was written" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr

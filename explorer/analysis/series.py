@@ -165,17 +165,6 @@ def _empty(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=float if c in ("value", "time_weeks") else object) for c in cols})
 
 
-def describe_span(series: pd.DataFrame) -> str:
-    """'12 arms from 5 studies' style count used by the dashboard and the notebooks."""
-    studies = series["study_id"].nunique() if len(series) else 0
-    arms = series.drop_duplicates(["study_id", "arm_id"]).shape[0] if len(series) else 0
-    return f"{studies} {'study' if studies == 1 else 'studies'}, {arms} {'arm' if arms == 1 else 'arms'}"
-
-
-def nan_to_none(values: np.ndarray) -> list:
-    return [None if (isinstance(v, float) and np.isnan(v)) else v for v in values]
-
-
 def contrast_series(ev: Evidence, outcome: str = "pain") -> pd.DataFrame:
     """Between-group differences (intervention minus comparator, MD on the common scale) shaped
     like :func:`arm_series`, so the same figure draws them: one line per study contrast."""

@@ -28,7 +28,6 @@ OUTCOME_CHOICES = {
     "quality_of_life": "Quality of life, % of the scale",
     RESPONDERS: "Responders, % of the group (each paper's definition)",
 }
-MULTI = ("therapies", "approaches", "indications", "guidance", "comparators", "designs", "windows", "rob")
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ class Model:
 
     ev: Evidence
     _cache: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    _filtered: dict[FilterState, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ev = self.ev
@@ -153,6 +153,16 @@ class Model:
         return mask
 
     def filtered(self, state: FilterState) -> pd.DataFrame:
+        """The series rows the selection shows. Memoised on the (immutable) state: one filter
+        change asks for the same rows from the status line, the view and the exports."""
+        cached = self._filtered.get(state)
+        if cached is None:
+            if len(self._filtered) > 16:
+                self._filtered.clear()
+            cached = self._filtered[state] = self._filter(state)
+        return cached
+
+    def _filter(self, state: FilterState) -> pd.DataFrame:
         s = self.series(state.outcome, state.measure)
         comp = "comparator_kind" if state.measure == "difference" and state.outcome != RESPONDERS else None
         return s[self._mask(s, state, comparator_column=comp)]

@@ -13,7 +13,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from explorer.analysis.harmonise import outcome_unit
-from explorer.analysis.series import RESPONDERS
 from explorer.analysis.summary import overall_summary, therapy_summary
 from explorer.dashboard.plot import Plot, clean, figure_json
 from explorer.dashboard.state import FilterState, Model
@@ -509,7 +508,6 @@ def exports_html(model: Model, state: FilterState, version: str) -> str:
 
 
 __all__ = [
-    "RESPONDERS",
     "ForestView",
     "MapView",
     "SafetyView",
