@@ -221,7 +221,7 @@ def main() -> int:
     report: dict[str, dict] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        with VoilaServer(FLOOR) as floor:
+        with VoilaServer(FLOOR, progressive=False, dashboard_kernel="") as floor:
             report["floor"] = measure(floor, browser, args.runs, floor=True)
         with VoilaServer() as explorer_server:
             report["explorer"] = measure(

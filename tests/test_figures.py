@@ -42,3 +42,35 @@ def test_figure_is_pure(monkeypatch) -> None:
     before = s.copy()
     efficacy_over_time(s)
     pd.testing.assert_frame_equal(s, before)
+
+
+def test_plain_json_spec_matches_the_plotly_figure() -> None:
+    """The dashboard draws from ``efficacy_spec`` (no plotly validation); notebooks get the
+    plotly figure. Both must hold the same traces and reference line."""
+    from explorer.figures.efficacy import efficacy_spec
+
+    s = arm_series(load(DATA), "pain")
+    spec = efficacy_spec(s, mcid=1.5)
+    fig = efficacy_over_time(s, mcid=1.5)
+    assert len(spec["data"]) == len(fig.data) > 0
+    for d, t in zip(spec["data"], fig.data, strict=True):
+        assert d["meta"] == t.meta and d["name"] == t.name
+        assert list(t.x) == d["x"]
+        assert [None if v is None else float(v) for v in t.y] == d["y"]
+    assert fig.layout.shapes[0].y0 == spec["layout"]["shapes"][0]["y0"] == -1.5
+    assert fig.layout.template.layout.to_plotly_json() == {}  # the spec's own theme, no template
+
+
+def test_dashboard_start_builds_no_plotly_figure_and_no_scipy() -> None:
+    """A served kernel's start-up must not pay for plotly's validators or scipy (run in a fresh
+    interpreter, so other tests' imports do not count)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from explorer.dashboard import app; app();"
+        "heavy = [m for m in ('plotly.graph_objs._figure', 'scipy.special') if m in sys.modules];"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -21,9 +21,9 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from explorer.analysis import distributions as dist
+from explorer.analysis.distributions import special
 
 FloatArray = NDArray[np.float64]
 ZeroCellRule = Literal["only0", "all", "if0all", "none"]

@@ -19,11 +19,13 @@ import math
 import os
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
-import plotly.graph_objects as go
 import traitlets
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 STATIC_PLOTLY = "voila/templates/explorer/static/plotly/plotly-basic.min.js"
 
@@ -147,7 +149,7 @@ class Plot(anywidget.AnyWidget):
     plotly_url = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, fig: go.Figure | dict, config: dict | None = None, **kwargs: Any):
-        state = fig if isinstance(fig, dict) else figure_json(fig)
+        state = clean(fig) if isinstance(fig, dict) else figure_json(fig)
         super().__init__(figure=state, config=config or {}, plotly_url=plotly_url(), **kwargs)
         self._current = state
         self._sent = [json.dumps(t, sort_keys=True) for t in state["data"]]

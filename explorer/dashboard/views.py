@@ -6,23 +6,25 @@ from __future__ import annotations
 import base64
 import html
 import logging
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import ipywidgets as w
 import pandas as pd
-import plotly.graph_objects as go
 
 from explorer.analysis.harmonise import outcome_unit
 from explorer.analysis.summary import overall_summary, therapy_summary
-from explorer.dashboard.plot import Plot, clean, figure_json
+from explorer.dashboard.plot import Plot, clean
 from explorer.dashboard.state import FilterState, Model
 from explorer.data.cite import bibtex, ris
 from explorer.data.export import safe_csv
-from explorer.figures.efficacy import efficacy_over_time, efficacy_traces, pooled_traces
+from explorer.figures.efficacy import efficacy_spec, efficacy_traces, pooled_traces
 from explorer.figures.evidence_map import evidence_cells, evidence_map
 from explorer.figures.forest import forest_data, forest_plot, forest_title
 from explorer.figures.palette import colour
 from explorer.figures.safety import safety_plot, safety_table
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 log = logging.getLogger(__name__)
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -88,7 +90,7 @@ class TimeView(View):
         self.codes = [code for _, code in m.therapy_options()]
         labels = {code: label for label, code in m.therapy_options()}
         rows = m.filtered(state)
-        fig = efficacy_over_time(
+        spec = efficacy_spec(
             rows,
             therapies=self.codes,
             labels=labels,
@@ -98,7 +100,7 @@ class TimeView(View):
         )
         # complete before it is first shown: patch the figure's JSON (no second pass through plotly)
         self.plot = _plot(
-            with_patches(figure_json(fig), *self._patches(state, fig.layout.to_plotly_json())),
+            with_patches(spec, *self._patches(state, spec["layout"])),
             "efficacy-over-time",
         )
         self.legend_note = w.HTML(

@@ -26,3 +26,21 @@ THERAPY_COLOURS: dict[str, str] = {
 
 def colour(therapy: str) -> str:
     return THERAPY_COLOURS.get(therapy, "#000000")
+
+
+# The light look of plotly's "plotly_white" template, written out: figures built as plain JSON
+# (for the dashboard, without plotly's validators) and as plotly objects then look the same.
+LAYOUT_THEME: dict = {
+    "font": {"color": "#2a3f5f"},
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+    "hoverlabel": {"align": "left"},
+}
+AXIS_THEME: dict = {
+    "gridcolor": "#EBF0F8",
+    "linecolor": "#EBF0F8",
+    "zerolinecolor": "#EBF0F8",
+    "zerolinewidth": 2,
+    "ticks": "",
+    "automargin": True,
+}

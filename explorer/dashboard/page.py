@@ -14,7 +14,7 @@ import os
 import ipywidgets as w
 
 from explorer.analysis.windows import DEFAULT_WINDOWS
-from explorer.dashboard import urlstate
+from explorer.dashboard import preload, urlstate
 from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES, FilterState, Model
 from explorer.dashboard.views import (
     ForestView,
@@ -342,6 +342,20 @@ def _page_query() -> str:
     return os.environ.get("QUERY_STRING", "")
 
 
+_PREPARED: dict[str | None, Model] = {}
+
+
+def prepare(data_dir: str | None = None) -> None:
+    """Load the evidence and derive the default selection now, for the next :func:`app` call.
+
+    Served kernels call this at start-up (:mod:`explorer.dashboard.kernel`), while the viewer's
+    browser is still loading; errors are left for :func:`app` to show on the page.
+    """
+    model = Model(load(data_dir))
+    model.filtered(FilterState())
+    _PREPARED[data_dir] = model
+
+
 def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
     """Build the dashboard on the evidence (``EXPLORER_DATA`` or bundled data by default).
 
@@ -349,7 +363,9 @@ def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
     initial selection, e.g. ``therapy=prp&indication=discogenic&window=short``.
     """
     try:
-        model = Model(load(data_dir))  # with a preheated kernel this runs before anyone asks
+        # prepared at kernel start-up when served; taken once, so a later call re-reads the data
+        preload.wait()
+        model = _PREPARED.pop(data_dir, None) or Model(load(data_dir))
         if query is None:
             query = _page_query()
         vocab = {

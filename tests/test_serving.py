@@ -1,0 +1,111 @@
+"""Serving configuration: arguments, the shared template cache, the dashboard kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from explorer.serve import TEMPLATES, SharedBytecodeCache, share_template_bytecode, voila_args
+
+
+def test_progressive_rendering_without_a_pool_and_never_with_one() -> None:
+    assert "--progressive_rendering=True" in voila_args()
+    pooled = voila_args(pool=2)
+    assert "--progressive_rendering=True" not in pooled
+    assert "--preheat_kernel=True" in pooled and "--pool_size=2" in pooled
+    assert "--progressive_rendering=True" not in voila_args(progressive=False)
+
+
+def test_loopback_hidden_tracebacks_culling_and_cap() -> None:
+    args = voila_args(cull_idle=120, max_kernels=7)
+    assert "--Voila.ip=127.0.0.1" in args and "--show_tracebacks=False" in args
+    assert "--MappingKernelManager.cull_idle_timeout=120" in args
+    assert "--CappedKernelManager.max_kernels=7" in args
+    deny = next(a for a in args if a.startswith("--VoilaConfiguration.extension_denylist="))
+    assert "jupyterlab-plotly" in json.loads(deny.split("=", 1)[1])
+
+
+def test_shared_bytecode_cache_compiles_once_and_sees_changes() -> None:
+    import jinja2
+
+    cache = SharedBytecodeCache()
+    compiled: list[str] = []
+
+    class Counting(jinja2.Environment):
+        def _compile(self, source, filename):
+            compiled.append(filename)
+            return super()._compile(source, filename)
+
+    templates = {"page.j2": "Hello {{ name }}"}
+    for _ in range(3):  # a fresh environment per page, as Voila makes them
+        env = Counting(loader=jinja2.DictLoader(templates), bytecode_cache=cache)
+        assert env.get_template("page.j2").render(name="room") == "Hello room"
+    assert len(compiled) == 1
+    templates["page.j2"] = "Bye {{ name }}"  # a changed template is compiled again
+    env = Counting(loader=jinja2.DictLoader(templates), bytecode_cache=cache)
+    assert env.get_template("page.j2").render(name="room") == "Bye room"
+    assert len(compiled) == 2
+    async_env = Counting(loader=jinja2.DictLoader(templates), bytecode_cache=cache, enable_async=True)
+    async_env.get_template("page.j2")  # differently configured: its own entry
+    assert len(compiled) == 3
+
+
+def test_nbconvert_environments_share_one_cache() -> None:
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    share_template_bytecode()
+    share_template_bytecode()  # idempotent
+    from nbconvert import HTMLExporter
+
+    a, b = HTMLExporter().environment, HTMLExporter().environment
+    assert a is not b and a.bytecode_cache is b.bytecode_cache is TemplateExporter._explorer_shared_cache
+
+
+@pytest.fixture
+def dashboard_kernel(monkeypatch):
+    from jupyter_client.manager import start_new_kernel
+
+    paths = [str(TEMPLATES), *filter(None, [os.environ.get("JUPYTER_PATH")])]
+    monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join(paths))  # as explorer serve sets it
+    km, kc = start_new_kernel(kernel_name="explorer-dashboard")
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def _run(kc, code: str) -> str:
+    out: list[str] = []
+    kc.execute_interactive(
+        code,
+        timeout=120,
+        output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
+    )
+    return "".join(out)
+
+
+def test_dashboard_kernel_prepares_after_answering_and_app_uses_it(dashboard_kernel) -> None:
+    """The kernel answers (it is ready) before the dashboard's imports; they then run in a
+    thread, and app() takes the prepared evidence instead of reading it again."""
+    deadline = time.monotonic() + 120
+    while True:
+        state = _run(
+            dashboard_kernel,
+            "from explorer.dashboard import preload; import sys\n"
+            "t = preload._thread\n"
+            "print(t is not None, t is not None and not t.is_alive())",
+        ).split()
+        if state == ["True", "True"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert state == ["True", "True"]
+    out = _run(
+        dashboard_kernel,
+        "from explorer.dashboard import page\n"
+        "print(list(page._PREPARED))\n"
+        "w = page.app()\n"
+        "print(list(page._PREPARED), type(w).__name__)",
+    )
+    assert out.split("\n")[:2] == ["[None]", "[] VBox"]
