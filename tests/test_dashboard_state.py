@@ -171,3 +171,23 @@ def test_broken_data_gives_one_clear_message(tmp_path: Path) -> None:
     (bad / "arms.csv").write_text("study_id\n", encoding="utf-8")
     widget = app(str(bad))
     assert "could not be loaded" in widget.value and "arms.csv:1:" in widget.value
+
+
+def test_thin_selection_points_to_outcomes_with_more_studies(model: Model) -> None:
+    """Where fewer than three studies report the chosen outcome, the status names the outcomes
+    the same filters find in more studies (computed, richest first)."""
+    thin = next(
+        s
+        for o in OUTCOME_CHOICES
+        for s in [FilterState(outcome=o)]
+        if model.filtered(s)["study_id"].nunique() < 3 and model.other_outcomes(s)
+    )
+    here = model.filtered(thin)["study_id"].nunique()
+    others = model.other_outcomes(thin)
+    counts = [n for _, n in others]
+    assert counts == sorted(counts, reverse=True) and all(n > here for n in counts)
+    for label, n in others:
+        code = next(c for c, text in OUTCOME_CHOICES.items() if text.split(",")[0] == label)
+        assert model.filtered(thin.with_(outcome=code))["study_id"].nunique() == n
+    d = Dashboard(model, thin)
+    assert f"{others[0][0]}: {others[0][1]} studies" in d.status.value

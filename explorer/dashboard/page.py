@@ -301,6 +301,14 @@ class Dashboard:
                 f"<div class='explorer-notice'>Ignored in the link (not a known filter value): "
                 f"{html.escape(', '.join(self.ignored[:10]))}</div>"
             )
+        if rows["study_id"].nunique() < 3:
+            others = self.model.other_outcomes(state)[:3]
+            if others:
+                listed = "; ".join(f"{label}: {n} {'study' if n == 1 else 'studies'}" for label, n in others)
+                notice += (
+                    "<div class='explorer-muted'>With the same filters, more studies report "
+                    f"{html.escape(listed)} (choose under Outcome).</div>"
+                )
         studies = self.model.studies(state)["study_id"].nunique()
         self.status.value = (
             f"<div class='explorer-status' aria-live='polite'>{html.escape(self.model.status(state, rows))} "

@@ -244,6 +244,19 @@ class Model:
             return None
         return MCID.get(state.outcome)
 
+    def other_outcomes(self, state: FilterState) -> list[tuple[str, int]]:
+        """Other outcomes (label, studies) that the same filters find in more studies, richest
+        first: where few papers report the chosen outcome in a usable form, say where the
+        evidence is."""
+        here = self.filtered(state)["study_id"].nunique()
+        found = []
+        for outcome, label in OUTCOME_CHOICES.items():
+            if outcome != state.outcome:
+                n = self.filtered(state.with_(outcome=outcome))["study_id"].nunique()
+                if n > here:
+                    found.append((label.split(",")[0], n))
+        return sorted(found, key=lambda x: -x[1])
+
     def status(self, state: FilterState, rows: pd.DataFrame) -> str:
         what = "contrast" if state.measure == "difference" and state.outcome != RESPONDERS else "arm"
         if rows.empty:
