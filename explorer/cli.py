@@ -122,6 +122,23 @@ def _cmd_cite(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from explorer.analysis.coverage import report, to_markdown
+    from explorer.data.export import safe_csv
+
+    ev = _load(args)
+    if ev is None:
+        return EXIT_INVALID
+    tables = report(ev)
+    if args.format == "markdown":
+        sys.stdout.write(to_markdown(tables, ev.version))
+    else:
+        for name, df in tables.items():
+            sys.stdout.write(f"# {name}\n")
+            sys.stdout.write(safe_csv(df))
+    return EXIT_OK
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     from explorer.data.entry import template
 
@@ -207,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--design", help="designs, comma separated")
     c.add_argument("--indication", help="indications, comma separated")
     c.set_defaults(func=_cmd_cite)
+
+    cv = sub.add_parser("coverage", help="counts per therapy family, design, outcome domain and window")
+    cv.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    cv.add_argument("--format", choices=["markdown", "csv"], default="markdown")
+    cv.set_defaults(func=_cmd_coverage)
 
     t = sub.add_parser("template", help="print a YAML template of one publication to add")
     t.set_defaults(func=_cmd_template)

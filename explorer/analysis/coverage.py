@@ -1,0 +1,104 @@
+"""What the evidence base holds: counts per therapy family, design, outcome domain and window.
+
+The figures an analyst (or a release note) needs to say how complete the data are, computed from
+the tables themselves so they never drift from the data.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from explorer.analysis.windows import assign_windows, to_weeks
+from explorer.data.load import Evidence
+
+#: therapy codes that are intervention families (comparator-only codes are not counted as families)
+FAMILIES = (
+    "epidural_steroid",
+    "nerve_root_block",
+    "facet_intraarticular",
+    "medial_branch_block",
+    "sacroiliac",
+    "prp",
+    "msc",
+    "bmc",
+)
+
+
+def by_family(ev: Evidence) -> pd.DataFrame:
+    """Per therapy family (an intervention arm's therapy) and approach: studies, RCTs, arms."""
+    arms = ev.arms[(ev.arms["role"] != "comparator") & ev.arms["therapy"].isin(FAMILIES)]
+    arms = arms.merge(ev.studies[["study_id", "design"]], on="study_id", how="left")
+    arms = arms.assign(rct=arms["study_id"].where(arms["design"] == "rct"))
+    out = arms.groupby(["therapy", "approach"], sort=True).agg(
+        studies=("study_id", "nunique"), rcts=("rct", "nunique"), arms=("arm_id", "size")
+    )
+    totals = arms.groupby("therapy").agg(
+        studies=("study_id", "nunique"), rcts=("rct", "nunique"), arms=("arm_id", "size")
+    )
+    totals.index = pd.MultiIndex.from_arrays(
+        [totals.index, ["(all)"] * len(totals)], names=["therapy", "approach"]
+    )
+    return pd.concat([out, totals]).sort_index().reset_index()
+
+
+def by_design(ev: Evidence) -> pd.DataFrame:
+    """Publications per design, with how many carry outcome and adverse-event rows."""
+    s = ev.studies
+    with_outcomes = set(ev.outcomes["study_id"])
+    with_harms = set(ev.adverse_events["study_id"])
+    return (
+        s.assign(
+            with_outcomes=s["study_id"].isin(with_outcomes),
+            with_adverse_events=s["study_id"].isin(with_harms),
+        )
+        .groupby("design")
+        .agg(
+            publications=("study_id", "size"),
+            with_outcomes=("with_outcomes", "sum"),
+            with_adverse_events=("with_adverse_events", "sum"),
+        )
+        .reset_index()
+    )
+
+
+def by_domain_and_window(ev: Evidence) -> pd.DataFrame:
+    """Outcome rows per domain x follow-up window (baseline rows in their own column)."""
+    o = ev.outcomes
+    weeks = to_weeks(o["time_value"], o["time_unit"])
+    window = pd.Series(assign_windows(weeks), index=o.index).replace("", "baseline")
+    table = pd.crosstab(o["domain"], window)
+    table = table.reindex(columns=["baseline", "immediate", "short", "intermediate", "long"], fill_value=0)
+    table["total"] = table.sum(axis=1)
+    return table.reset_index()
+
+
+def by_event_type(ev: Evidence) -> pd.DataFrame:
+    """Adverse-event rows and studies per event type."""
+    ae = ev.adverse_events
+    return (
+        ae.groupby("event_type").agg(rows=("ae_id", "size"), studies=("study_id", "nunique")).reset_index()
+        if len(ae)
+        else pd.DataFrame(columns=["event_type", "rows", "studies"])
+    )
+
+
+def report(ev: Evidence) -> dict[str, pd.DataFrame]:
+    """Every coverage table, by name."""
+    return {
+        "therapy families": by_family(ev),
+        "designs": by_design(ev),
+        "outcome rows by domain and window": by_domain_and_window(ev),
+        "adverse events by type": by_event_type(ev),
+    }
+
+
+def to_markdown(tables: dict[str, pd.DataFrame], version: str = "") -> str:
+    """Plain Markdown tables (no extra dependency)."""
+    out = [f"# Coverage of the evidence base{f' (dataset {version})' if version else ''}\n"]
+    for name, df in tables.items():
+        out.append(f"\n## {name[0].upper()}{name[1:]}\n\n")
+        cols = [str(c) for c in df.columns]
+        out.append("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n")
+        for row in df.itertuples(index=False):
+            out.append("| " + " | ".join(str(v) for v in row) + " |\n")
+    return "".join(out)
