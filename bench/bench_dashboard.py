@@ -135,7 +135,7 @@ def scaled_data(factor: int, dest: Path) -> Path:
     return dest
 
 
-def load_test(viewers: int, cull: int, pool: int = 0) -> dict:
+def load_test(viewers: int, cull: int, pool: int = 0, log: Path | None = None, **options) -> dict:
     """``viewers`` pages opening within a few seconds (one headless Chromium, one page each, on
     loopback); then every tab is closed and the culling interval awaited. Bounded in count and time."""
     import asyncio
@@ -143,7 +143,12 @@ def load_test(viewers: int, cull: int, pool: int = 0) -> dict:
     from playwright.async_api import async_playwright
 
     with VoilaServer(
-        cull_idle=cull, cull_interval=max(5, cull // 2), max_kernels=viewers + pool + 5, pool=pool
+        log=log,
+        cull_idle=cull,
+        cull_interval=max(5, cull // 2),
+        max_kernels=viewers + pool + 5,
+        pool=pool,
+        **options,
     ) as server:
         if pool:
             time.sleep(5 + 2 * pool)  # let the pool fill
@@ -210,37 +215,43 @@ def load_test(viewers: int, cull: int, pool: int = 0) -> dict:
         }
 
 
+def single_viewer(runs: int) -> dict[str, dict]:
+    """One viewer at a time: the floor, the explorer, with a preheated pool, with 100x rows."""
+    report: dict[str, dict] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        with VoilaServer(FLOOR, progressive=False, dashboard_kernel="") as floor:  # stock Voila
+            report["floor"] = measure(floor, browser, runs, floor=True)
+        with VoilaServer() as explorer_server:
+            report["explorer"] = measure(explorer_server, browser, runs, floor=False, query="?design=all")
+        with VoilaServer(pool=2) as pooled:
+            time.sleep(8)  # let the pool fill
+            report["explorer, preheated pool"] = measure(
+                pooled, browser, runs, floor=False, query="?design=all"
+            )
+        with tempfile.TemporaryDirectory() as tmp, VoilaServer(data_dir=scaled_data(100, Path(tmp))) as big:
+            report["explorer, 100x rows"] = measure(
+                big, browser, max(2, runs // 2), floor=False, query="?design=all"
+            )
+        browser.close()
+    return report
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--viewers", type=int, default=30)
     ap.add_argument("--skip-load", action="store_true")
+    ap.add_argument("--only-load", action="store_true", help="run the load test alone")
     ap.add_argument("--pool", type=int, default=0, help="preheated kernels for the load test")
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
     args = ap.parse_args()
-    report: dict[str, dict] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        with VoilaServer(FLOOR, progressive=False, dashboard_kernel="") as floor:
-            report["floor"] = measure(floor, browser, args.runs, floor=True)
-        with VoilaServer() as explorer_server:
-            report["explorer"] = measure(
-                explorer_server, browser, args.runs, floor=False, query="?design=all"
-            )
-        with VoilaServer(pool=2) as pooled:
-            time.sleep(8)  # let the pool fill
-            report["explorer, preheated pool"] = measure(
-                pooled, browser, args.runs, floor=False, query="?design=all"
-            )
-        with tempfile.TemporaryDirectory() as tmp, VoilaServer(data_dir=scaled_data(100, Path(tmp))) as big:
-            report["explorer, 100x rows"] = measure(
-                big, browser, max(2, args.runs // 2), floor=False, query="?design=all"
-            )
-        browser.close()
-    print(
-        f"{'configuration':28} {'navigation to usable':26} {'filter change':26} {'KB per update':22} "
-        f"{'kernel MB':16}"
-    )
+    report: dict[str, dict] = {} if args.only_load else single_viewer(args.runs)
+    if report:
+        print(
+            f"{'configuration':28} {'navigation to usable':26} {'filter change':26} {'KB per update':22} "
+            f"{'kernel MB':16}"
+        )
     for name, r in report.items():
         print(
             f"{name:28} {fmt(r['usable']):26} {fmt(r['latency'], 's', 3):26} "

@@ -109,9 +109,37 @@ try:  # the cap lives in the server process only; importing jupyter_server is ch
             help="Kernelspec used for python3 notebooks ('' to keep python3).",
         )
 
+        never_connected_grace = Int(
+            300,
+            config=True,
+            help="Seconds a kernel whose page has never connected is spared by the idle culler: "
+            "under load a viewer's browser can take minutes to load before it connects.",
+        )
+
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             share_template_bytecode()  # this class is built once, inside the Voila server
+            self._started_at: dict[str, float] = {}
+            self._ever_connected: set[str] = set()
+
+        def notify_connect(self, kernel_id):
+            self._ever_connected.add(kernel_id)
+            return super().notify_connect(kernel_id)
+
+        async def cull_kernel_if_idle(self, kernel_id):
+            """Idle culling, except for a kernel whose page is still loading (never connected,
+            younger than ``never_connected_grace``): culling it would leave that viewer with a
+            page that never loads. A closed tab's kernel (it did connect) is culled as usual."""
+            kernel = self._kernels.get(kernel_id)
+            loading = (
+                kernel_id not in self._ever_connected and getattr(kernel, "execution_state", "") != "dead"
+            )
+            if (
+                loading
+                and time.monotonic() - self._started_at.get(kernel_id, 0.0) < self.never_connected_grace
+            ):
+                return None
+            return await super().cull_kernel_if_idle(kernel_id)
 
         async def start_kernel(self, *args, **kwargs):  # type: ignore[override]
             if self.dashboard_kernel and kwargs.get("kernel_name") in (None, "python3"):
@@ -120,7 +148,9 @@ try:  # the cap lives in the server process only; importing jupyter_server is ch
                 raise web.HTTPError(
                     503, reason="The dashboard is full right now: please try again in a minute"
                 )
-            return await super().start_kernel(*args, **kwargs)
+            kernel_id = await super().start_kernel(*args, **kwargs)
+            self._started_at[kernel_id] = time.monotonic()
+            return kernel_id
 
 except ImportError:  # pragma: no cover - only without the serving stack
     CappedKernelManager = None  # type: ignore[assignment,misc]
@@ -134,14 +164,16 @@ def voila_args(
     cull_idle: int = 600,
     cull_interval: int = 60,
     max_kernels: int = 40,
-    progressive: bool | None = None,
+    progressive: bool = False,
     dashboard_kernel: str = "explorer-dashboard",
     extra: tuple[str, ...] = (),
 ) -> list[str]:
     """Voila's command-line arguments for serving ``notebook`` (see the module docstring).
 
-    ``progressive`` (default: when there is no pool) sends the page before the notebook runs;
-    Voila cannot combine it with a preheated pool. ``dashboard_kernel`` is the kernelspec that
+    ``progressive`` sends the page before the notebook runs (Voila cannot combine it with a
+    pool). Off by default: measured here it saved nothing for one viewer once the kernel's start
+    was light, and with thirty viewers opening at once only 3 of 30 pages became usable with it
+    (30 of 30 without; see bench/README.md). ``dashboard_kernel`` is the kernelspec that
     replaces ``python3`` ('' keeps it: the benchmark's floor runs stock).
     """
     args = [
@@ -163,8 +195,7 @@ def voila_args(
     ]
     if pool > 0:
         args += ["--preheat_kernel=True", f"--pool_size={pool}"]
-    elif progressive is None or progressive:
-        # send the page at once: the browser loads while the kernel starts (see dashboard.kernel)
+    elif progressive:  # the browser loads while the kernel starts (see dashboard.kernel)
         args += ["--progressive_rendering=True"]
     return args + list(extra)
 
@@ -266,13 +297,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cull-idle", type=int, default=600, help="seconds before an idle kernel is shut down")
     p.add_argument("--max-kernels", type=int, default=40, help="concurrent viewers at most (0: no cap)")
     p.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    p.add_argument(
+        "--progressive",
+        action="store_true",
+        help="send the page before the notebook runs (no pool; one viewer at a time, not a room)",
+    )
     args = p.parse_args(argv)
+    if args.progressive and args.pool:
+        p.error("--progressive cannot be combined with --pool (Voila runs pooled notebooks ahead)")
     cmd = [
         sys.executable,
         "-m",
         "voila",
         *voila_args(
-            port=args.port, ip=args.ip, pool=args.pool, cull_idle=args.cull_idle, max_kernels=args.max_kernels
+            port=args.port,
+            ip=args.ip,
+            pool=args.pool,
+            cull_idle=args.cull_idle,
+            max_kernels=args.max_kernels,
+            progressive=args.progressive,
         ),
     ]
     print(f"Serving the dashboard at http://{args.ip}:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)

@@ -65,9 +65,10 @@ def test_coverage_report_counts_match_the_tables(ev) -> None:
         assert fam.loc[(family, "(all)"), "rcts"] == len(rcts)
     design = by_design(ev).set_index("design")
     assert design["publications"].sum() == len(ev.studies)
-    assert design.loc["rct", "with_outcomes"] == ev.outcomes.merge(ev.studies, on="study_id").query(
-        "design == 'rct'"
-    )["study_id"].nunique()
+    assert (
+        design.loc["rct", "with_outcomes"]
+        == ev.outcomes.merge(ev.studies, on="study_id").query("design == 'rct'")["study_id"].nunique()
+    )
     windows = by_domain_and_window(ev).set_index("domain")
     assert windows["total"].sum() == len(ev.outcomes)
     assert (windows.drop(columns="total").sum(axis=1) == windows["total"]).all()

@@ -74,3 +74,59 @@ def test_dashboard_start_builds_no_plotly_figure_and_no_scipy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def _reference_traces(series: pd.DataFrame, therapies: list[str]) -> list[dict]:
+    """The plain per-arm loop that ``efficacy_traces`` vectorises (what each trace must hold)."""
+    import html
+
+    import numpy as np
+
+    def fmt(v: float) -> str:
+        return "–" if np.isnan(v) else f"{v:.2f}"
+
+    out = []
+    for therapy in therapies:
+        xs, ys, plus, minus, custom = [], [], [], [], []
+        part = series[series["therapy"] == therapy]
+        for _, arm in part.groupby("series_id", sort=False):
+            for r in arm.itertuples(index=False):
+                xs.append(float(r.time_weeks))
+                ys.append(float(r.value))
+                plus.append(0.0 if np.isnan(r.ci_ub) else r.ci_ub - r.value)
+                minus.append(0.0 if np.isnan(r.ci_lb) else r.value - r.ci_lb)
+                custom.append(
+                    [
+                        html.escape(f"{r.label} · {r.arm_label}"),
+                        html.escape(f"{r.domain.replace('_', ' ')}, {r.instrument}; {r.locator}"),
+                        f"{fmt(r.ci_lb)} to {fmt(r.ci_ub)}",
+                        "–" if pd.isna(r.n) else f"{r.n:g}",
+                        html.escape(r.derivation),
+                    ]
+                )
+            for seq in (xs, ys, plus, minus, custom):
+                seq.append(None)
+        out.append({"x": xs, "y": ys, "plus": plus, "minus": minus, "customdata": custom})
+    return out
+
+
+def test_vectorised_traces_match_the_per_arm_loop() -> None:
+    """On every outcome and measure of the bundled data, and on many interleaved arms."""
+    from explorer.analysis.series import contrast_series
+
+    ev = load(DATA)
+    frames = [
+        arm_series(ev, o, measure=m) for o in ("pain", "function", "responders") for m in ("final", "change")
+    ]
+    frames.append(contrast_series(ev, outcome="pain"))
+    base = arm_series(ev, "responders")
+    shuffled = pd.concat([base.assign(series_id=base["series_id"] + f"~{k}") for k in range(5)])
+    frames.append(shuffled.sample(frac=1.0, random_state=1))  # arms' rows interleaved
+    for s in frames:
+        therapies = [*dict.fromkeys(s["therapy"]), "absent"]
+        got = efficacy_traces(s, therapies)
+        want = _reference_traces(s, therapies)
+        for g, r in zip(got, want, strict=True):
+            assert g["x"] == r["x"] and g["y"] == r["y"] and g["customdata"] == r["customdata"]
+            assert g["error_y"]["array"] == r["plus"] and g["error_y"]["arrayminus"] == r["minus"]
+            assert g["visible"] == bool(r["x"])

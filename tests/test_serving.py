@@ -11,12 +11,12 @@ import pytest
 from explorer.serve import TEMPLATES, SharedBytecodeCache, share_template_bytecode, voila_args
 
 
-def test_progressive_rendering_without_a_pool_and_never_with_one() -> None:
-    assert "--progressive_rendering=True" in voila_args()
-    pooled = voila_args(pool=2)
+def test_progressive_rendering_only_when_asked_and_never_with_a_pool() -> None:
+    assert "--progressive_rendering=True" not in voila_args()
+    assert "--progressive_rendering=True" in voila_args(progressive=True)
+    pooled = voila_args(pool=2, progressive=True)
     assert "--progressive_rendering=True" not in pooled
     assert "--preheat_kernel=True" in pooled and "--pool_size=2" in pooled
-    assert "--progressive_rendering=True" not in voila_args(progressive=False)
 
 
 def test_loopback_hidden_tracebacks_culling_and_cap() -> None:
@@ -109,3 +109,31 @@ def test_dashboard_kernel_prepares_after_answering_and_app_uses_it(dashboard_ker
         "print(list(page._PREPARED), type(w).__name__)",
     )
     assert out.split("\n")[:2] == ["[None]", "[] VBox"]
+
+
+def test_culler_spares_a_loading_page_but_not_a_closed_tab() -> None:
+    """A kernel whose page never connected is kept for the grace period; one that connected and
+    was left (a closed tab) goes to the usual idle culling."""
+    import asyncio
+
+    from explorer.serve import CappedKernelManager
+
+    km = CappedKernelManager(never_connected_grace=300)
+    culled: list[str] = []
+
+    async def parent_cull(self, kernel_id):  # what the stock culler would do
+        culled.append(kernel_id)
+
+    base = CappedKernelManager.__mro__[1]
+    original = base.cull_kernel_if_idle
+    base.cull_kernel_if_idle = parent_cull
+    try:
+        km._started_at.update(
+            {"loading": time.monotonic(), "closed": time.monotonic(), "old": time.monotonic() - 400}
+        )
+        km._ever_connected.add("closed")
+        for kid in ("loading", "closed", "old"):
+            asyncio.run(km.cull_kernel_if_idle(kid))
+    finally:
+        base.cull_kernel_if_idle = original
+    assert culled == ["closed", "old"]
