@@ -82,3 +82,22 @@ def test_coverage_command_prints_markdown_and_csv(capsys) -> None:
     assert out.startswith("# Coverage of the evidence base") and "| therapy | approach |" in out
     assert main(["coverage", "--format", "csv"]) == 0
     assert "# designs\ndesign,publications" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("site", "approaches", "indications"),
+    [
+        ("intradiscal", {"intradiscal"}, None),
+        ("facet", {"intraarticular", "periarticular"}, {"facet_arthropathy"}),
+        ("sacroiliac", {"intraarticular", "periarticular"}, {"sacroiliac"}),
+        ("epidural", {"caudal", "interlaminar", "transforaminal", "epidural_unspecified"}, None),
+    ],
+)
+def test_prp_has_a_randomised_trial_at_every_site(ev, site, approaches, indications) -> None:
+    arms = ev.arms.merge(ev.studies[["study_id", "design", "indication"]], on="study_id")
+    prp = arms[
+        (arms["therapy"] == "prp") & (arms["role"] != "comparator") & arms["approach"].isin(approaches)
+    ]
+    if indications:
+        prp = prp[prp["indication"].isin(indications)]
+    assert (prp["design"] == "rct").any(), site

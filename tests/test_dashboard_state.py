@@ -191,3 +191,17 @@ def test_thin_selection_points_to_outcomes_with_more_studies(model: Model) -> No
         assert model.filtered(thin.with_(outcome=code))["study_id"].nunique() == n
     d = Dashboard(model, thin)
     assert f"{others[0][0]}: {others[0][1]} studies" in d.status.value
+
+
+def test_safety_view_says_how_many_counts_the_design_filter_hides(model: Model) -> None:
+    d = Dashboard(model)
+    safety = next(i for i, v in enumerate(d.views) if v.name == "safety")
+    d.tabs.selected_index = safety
+    hidden = len(model.harms(d.state.with_(designs=()))) - len(model.harms(d.state))
+    assert hidden > 0  # the bundled complication series are single-arm
+    assert (
+        f"{hidden} more adverse-event counts come from study designs not selected"
+        in d.views[safety].table.value
+    )
+    d.design.value = tuple(code for _, code in d.design.options)
+    assert "more adverse-event" not in d.views[safety].table.value

@@ -130,3 +130,89 @@ def test_vectorised_traces_match_the_per_arm_loop() -> None:
             assert g["x"] == r["x"] and g["y"] == r["y"] and g["customdata"] == r["customdata"]
             assert g["error_y"]["array"] == r["plus"] and g["error_y"]["arrayminus"] == r["minus"]
             assert g["visible"] == bool(r["x"])
+
+
+def _reference_pooled(pooled: pd.DataFrame, therapies: list[str]) -> list[tuple]:
+    """The plain row loop that ``pooled_traces`` vectorises: per therapy, its points' x, y,
+    hover text, symbols, error bars, and the prediction-interval bars."""
+    import html
+
+    import numpy as np
+
+    from explorer.figures.efficacy import KIND_SYMBOL
+
+    def fmt(v):
+        return "–" if v is None or np.isnan(v) else f"{v:.2f}"
+
+    out = []
+    for therapy in therapies:
+        part = pooled[pooled["therapy"] == therapy]
+        custom, px, py = [], [], []
+        for r in part.itertuples(index=False):
+            custom.append(
+                [
+                    html.escape(f"{r.window} window, vs {str(r.comparator_kind).replace('_', '/')}"),
+                    html.escape(str(r.method)),
+                    f"{fmt(r.ci_lb)} to {fmt(r.ci_ub)}",
+                    f"{fmt(r.pi_lb)} to {fmt(r.pi_ub)}",
+                    f"{int(r.k)}",
+                    fmt(r.tau2),
+                    f"{r.I2:.0f}%" if pd.notna(r.I2) else "–",
+                    html.escape(str(r.studies)),
+                ]
+            )
+            if pd.notna(r.pi_lb):
+                px += [r.mean_weeks, r.mean_weeks, None]
+                py += [r.pi_lb, r.pi_ub, None]
+        out.append(
+            (
+                part["mean_weeks"].tolist(),
+                part["estimate"].tolist(),
+                custom,
+                [KIND_SYMBOL.get(k, "circle") for k in part["comparator_kind"]],
+                (part["ci_ub"] - part["estimate"]).tolist(),
+                (part["estimate"] - part["ci_lb"]).tolist(),
+                px,
+                py,
+            )
+        )
+    return out
+
+
+def test_vectorised_pooled_traces_match_the_row_loop() -> None:
+    import numpy as np
+
+    from explorer.figures.efficacy import pooled_traces
+
+    rng = np.random.default_rng(7)
+    n = 60
+    est = rng.normal(-1, 1, n)
+    half = rng.uniform(0.1, 1, n)
+    pi = np.where(rng.random(n) < 0.3, np.nan, 2 * half)
+    pooled = pd.DataFrame(
+        {
+            "therapy": rng.choice(["prp", "epidural_steroid", "msc"], n),
+            "window": rng.choice(["short", "long"], n),
+            "comparator_kind": rng.choice(["placebo_sham", "active", "conservative", "other"], n),
+            "method": "REML",
+            "mean_weeks": rng.uniform(1, 100, n),
+            "estimate": est,
+            "ci_lb": est - half,
+            "ci_ub": est + half,
+            "pi_lb": est - pi,
+            "pi_ub": est + pi,
+            "k": rng.integers(1, 9, n),
+            "tau2": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0, 1, n)),
+            "I2": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0, 100, n)),
+            "studies": [f"Study <{i}> & co" for i in range(n)],
+        }
+    )
+    therapies = ["prp", "epidural_steroid", "msc", "bmc"]
+    points, bands = pooled_traces(pooled, therapies)
+    for pt, band, ref in zip(points, bands, _reference_pooled(pooled, therapies), strict=True):
+        x, y, custom, symbols, plus, minus, px, py = ref
+        assert pt["x"] == x and pt["y"] == y and pt["customdata"] == custom
+        assert pt["marker"]["symbol"] == symbols and pt["visible"] == bool(x)
+        assert pt["error_y"]["array"] == plus and pt["error_y"]["arrayminus"] == minus
+        assert band["x"] == px and band["y"] == py and band["visible"] == bool(px)
+    assert all("&lt;" in c[7] for pt in points for c in pt["customdata"])

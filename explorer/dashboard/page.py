@@ -292,33 +292,41 @@ class Dashboard:
         self.link.value = f"<div class='explorer-link'>Link to this view: <a class='explorer-share' href='{href}'>{shown}</a></div>"
 
     def update(self) -> None:
-        """Redraw the visible view for the current state; the others redraw when shown."""
+        """Redraw the visible view for the current state; the others redraw when shown.
+
+        The plot goes out first; the hint naming outcomes with more studies (which may derive
+        other outcomes' series the first time) is computed after it, so it never delays a redraw.
+        """
         state = self.state
         rows = self.model.filtered(state)
+        self.status.value = self._status_html(state, rows, hint="")
+        self.current.update(state)
+        self._image_format()
+        self._show_link()
+        self._fill_exports()
+        if rows["study_id"].nunique() < 3:
+            others = self.model.other_outcomes(state)[:3]
+            if others:
+                listed = "; ".join(f"{label}: {n} {'study' if n == 1 else 'studies'}" for label, n in others)
+                hint = (
+                    "<div class='explorer-muted'>With the same filters, more studies report "
+                    f"{html.escape(listed)} (choose under Outcome).</div>"
+                )
+                self.status.value = self._status_html(state, rows, hint)
+
+    def _status_html(self, state: FilterState, rows, hint: str) -> str:
         notice = ""
         if self.ignored:
             notice = (
                 f"<div class='explorer-notice'>Ignored in the link (not a known filter value): "
                 f"{html.escape(', '.join(self.ignored[:10]))}</div>"
             )
-        if rows["study_id"].nunique() < 3:
-            others = self.model.other_outcomes(state)[:3]
-            if others:
-                listed = "; ".join(f"{label}: {n} {'study' if n == 1 else 'studies'}" for label, n in others)
-                notice += (
-                    "<div class='explorer-muted'>With the same filters, more studies report "
-                    f"{html.escape(listed)} (choose under Outcome).</div>"
-                )
         studies = self.model.studies(state)["study_id"].nunique()
-        self.status.value = (
+        return (
             f"<div class='explorer-status' aria-live='polite'>{html.escape(self.model.status(state, rows))} "
             f"<span class='explorer-muted'>({studies} studies match the filters for any outcome.)"
-            f"</span></div>{notice}"
+            f"</span></div>{notice}{hint}"
         )
-        self.current.update(state)
-        self._image_format()
-        self._show_link()
-        self._fill_exports()
 
     def _fill_exports(self) -> None:
         if self.export_box.selected_index == 0:

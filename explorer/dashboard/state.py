@@ -162,6 +162,12 @@ class Model:
             cached = self._filtered[state] = self._filter(state)
         return cached
 
+    def _study_count(self, state: FilterState) -> int:
+        """Studies the selection would show (a mask, no copy of the rows, nothing memoised)."""
+        s = self.series(state.outcome, state.measure)
+        comp = "comparator_kind" if state.measure == "difference" and state.outcome != RESPONDERS else None
+        return int(pd.unique(s["study_id"].to_numpy()[self._mask(s, state, comparator_column=comp)]).size)
+
     def _filter(self, state: FilterState) -> pd.DataFrame:
         s = self.series(state.outcome, state.measure)
         comp = "comparator_kind" if state.measure == "difference" and state.outcome != RESPONDERS else None
@@ -252,7 +258,7 @@ class Model:
         found = []
         for outcome, label in OUTCOME_CHOICES.items():
             if outcome != state.outcome:
-                n = self.filtered(state.with_(outcome=outcome))["study_id"].nunique()
+                n = self._study_count(state.with_(outcome=outcome))
                 if n > here:
                     found.append((label.split(",")[0], n))
         return sorted(found, key=lambda x: -x[1])

@@ -313,6 +313,16 @@ class SafetyView(View):
 
     def redraw(self, state: FilterState) -> None:
         t = safety_table(self.model.harms(state))
+        hidden = 0
+        if state.designs:  # most complication counts come from large non-randomised series
+            hidden = len(self.model.harms(state.with_(designs=()))) - len(self.model.harms(state))
+        note = (
+            f"<p class='explorer-muted'>{hidden} more adverse-event "
+            f"{'count comes' if hidden == 1 else 'counts come'} from study designs not selected "
+            "(complication series are mostly single-arm): add them under Design.</p>"
+            if hidden > 0
+            else ""
+        )
         fig = safety_plot(
             t, self.model.labels("arms", "therapy"), self.model.labels("adverse_events", "event_type")
         )
@@ -323,7 +333,7 @@ class SafetyView(View):
             self.plot.show(fig)
         if t.empty:
             self.table.value = (
-                "<p>No adverse events are counted per group in the studies of this selection.</p>"
+                "<p>No adverse events are counted per group in the studies of this selection.</p>" + note
             )
             return
         rows = "".join(
@@ -334,7 +344,7 @@ class SafetyView(View):
         self.table.value = (
             "<table class='explorer-table'><caption>Adverse events, counts over n as reported"
             "</caption><thead><tr><th>Therapy</th><th>Event</th><th>Events / n</th><th>Studies</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table>"
+            f"</tr></thead><tbody>{rows}</tbody></table>{note}"
         )
 
 

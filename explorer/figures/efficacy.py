@@ -137,45 +137,88 @@ def pooled_traces(pooled: pd.DataFrame, therapies: Sequence[str]) -> tuple[list[
     """Per therapy: the pooled estimates (points with 95% CI) and their prediction intervals (bars).
 
     ``pooled`` comes from :func:`explorer.analysis.effects.pool` (with ``mean_weeks`` as x).
+    Column-wise, like :func:`efficacy_traces`: called on every filter change for every therapy.
     """
+    empty_point = {
+        "x": [],
+        "y": [],
+        "customdata": [],
+        "visible": False,
+        "marker": {"symbol": [], "size": 13, "line": {"width": 1.5, "color": "white"}},
+        "error_y": {
+            "type": "data",
+            "symmetric": False,
+            "array": [],
+            "arrayminus": [],
+            "thickness": 2.5,
+            "width": 6,
+        },
+    }
+    if pooled.empty or "therapy" not in pooled.columns:
+        return [dict(empty_point) for _ in therapies], [
+            {"x": [], "y": [], "visible": False} for _ in therapies
+        ]
+    therapy = pooled["therapy"].to_numpy()
+    weeks = pooled["mean_weeks"].to_numpy(dtype=float)
+    est = pooled["estimate"].to_numpy(dtype=float)
+    lb = pooled["ci_lb"].to_numpy(dtype=float)
+    ub = pooled["ci_ub"].to_numpy(dtype=float)
+    pi_lb = pooled["pi_lb"].to_numpy(dtype=float)
+    pi_ub = pooled["pi_ub"].to_numpy(dtype=float)
+    what = _escaped(
+        pooled["window"].astype(str)
+        + " window, vs "
+        + pooled["comparator_kind"].astype(str).str.replace("_", "/")
+    )
+    method = _escaped(pooled["method"])
+    studies = _escaped(pooled["studies"])
+    k = [f"{int(v)}" for v in pooled["k"].tolist()]
+    tau2 = [_fmt(v) for v in pooled["tau2"].astype(float).tolist()]
+    i2 = [f"{v:.0f}%" if pd.notna(v) else "–" for v in pooled["I2"].tolist()]
+    symbol = [KIND_SYMBOL.get(c, "circle") for c in pooled["comparator_kind"].tolist()]
     points, bands = [], []
-    for therapy in therapies:
-        part = pooled[pooled["therapy"] == therapy] if len(pooled) else pooled
-        x = part["mean_weeks"].astype(float).tolist() if len(part) else []
-        y = part["estimate"].astype(float).tolist() if len(part) else []
-        custom, px, py = [], [], []
-        for r in part.itertuples(index=False):
-            custom.append(
-                [
-                    html.escape(f"{r.window} window, vs {str(r.comparator_kind).replace('_', '/')}"),
-                    html.escape(str(r.method)),
-                    f"{_fmt(r.ci_lb)} to {_fmt(r.ci_ub)}",
-                    f"{_fmt(r.pi_lb)} to {_fmt(r.pi_ub)}",
-                    f"{int(r.k)}",
-                    _fmt(r.tau2),
-                    f"{r.I2:.0f}%" if pd.notna(r.I2) else "–",
-                    html.escape(str(r.studies)),
-                ]
-            )
-            if pd.notna(r.pi_lb):
-                px += [r.mean_weeks, r.mean_weeks, None]
-                py += [r.pi_lb, r.pi_ub, None]
-        est = np.asarray(y, dtype=float)
-        lb = part["ci_lb"].to_numpy(dtype=float) if len(part) else np.array([])
-        ub = part["ci_ub"].to_numpy(dtype=float) if len(part) else np.array([])
-        symbols = [KIND_SYMBOL.get(k, "circle") for k in part["comparator_kind"]] if len(part) else []
+    for name in therapies:
+        rows = np.flatnonzero(therapy == name)
+        if not len(rows):
+            points.append(dict(empty_point))
+            bands.append({"x": [], "y": [], "visible": False})
+            continue
+        r = rows.tolist()
+        custom = [
+            [
+                what[i],
+                method[i],
+                f"{_fmt(lb[i])} to {_fmt(ub[i])}",
+                f"{_fmt(pi_lb[i])} to {_fmt(pi_ub[i])}",
+                k[i],
+                tau2[i],
+                i2[i],
+                studies[i],
+            ]
+            for i in r
+        ]
+        px: list = []
+        py: list = []
+        for i in r:
+            if not np.isnan(pi_lb[i]):
+                px += [float(weeks[i]), float(weeks[i]), None]
+                py += [float(pi_lb[i]), float(pi_ub[i]), None]
         points.append(
             {
-                "x": x,
-                "y": y,
+                "x": weeks[rows].tolist(),
+                "y": est[rows].tolist(),
                 "customdata": custom,
-                "visible": bool(x),
-                "marker": {"symbol": symbols, "size": 13, "line": {"width": 1.5, "color": "white"}},
+                "visible": True,
+                "marker": {
+                    "symbol": [symbol[i] for i in r],
+                    "size": 13,
+                    "line": {"width": 1.5, "color": "white"},
+                },
                 "error_y": {
                     "type": "data",
                     "symmetric": False,
-                    "array": (ub - est).tolist(),
-                    "arrayminus": (est - lb).tolist(),
+                    "array": (ub[rows] - est[rows]).tolist(),
+                    "arrayminus": (est[rows] - lb[rows]).tolist(),
                     "thickness": 2.5,
                     "width": 6,
                 },
