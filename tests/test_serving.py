@@ -115,6 +115,7 @@ def test_culler_spares_a_loading_page_but_not_a_closed_tab() -> None:
     """A kernel whose page never connected is kept for the grace period; one that connected and
     was left (a closed tab) goes to the usual idle culling."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from explorer.serve import CappedKernelManager
 
@@ -133,7 +134,9 @@ def test_culler_spares_a_loading_page_but_not_a_closed_tab() -> None:
         )
         km._ever_connected.add("closed")
         for kid in ("loading", "closed", "old"):
-            asyncio.run(km.cull_kernel_if_idle(kid))
+            # in a thread of its own: another test's event loop may still run in this one
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, km.cull_kernel_if_idle(kid)).result()
     finally:
         base.cull_kernel_if_idle = original
     assert culled == ["closed", "old"]
