@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from explorer.analysis.coverage import FAMILIES
 from explorer.data import load
 
 from .conftest import DATA
-
-FAMILIES = [
-    "epidural_steroid",
-    "nerve_root_block",
-    "facet_intraarticular",
-    "medial_branch_block",
-    "sacroiliac",
-    "prp",
-    "msc",
-    "bmc",
-]
 
 
 @pytest.fixture(scope="module")

@@ -56,16 +56,7 @@ def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict
     hover text, and titles or labels from the data must show as text.
     """
     if series.empty:
-        return [
-            {
-                "x": [],
-                "y": [],
-                "error_y": _error_y([], []),
-                "customdata": [],
-                "visible": False,
-            }
-            for _ in therapies
-        ]
+        return [_no_trace() for _ in therapies]
     arm = pd.factorize(series["series_id"])[0]  # arms numbered in order of first appearance
     therapy = series["therapy"].to_numpy()
     x = series["time_weeks"].to_numpy(dtype=float)
@@ -90,7 +81,7 @@ def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict
         rows = np.flatnonzero(therapy == name)
         rows = rows[np.argsort(arm[rows], kind="stable")]
         if not len(rows):
-            out.append({"x": [], "y": [], "error_y": _error_y([], []), "customdata": [], "visible": False})
+            out.append(_no_trace())
             continue
         groups = arm[rows]
         ends = np.r_[np.flatnonzero(np.diff(groups)), len(rows) - 1]  # last row of each arm
@@ -111,6 +102,10 @@ def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict
             }
         )
     return out
+
+
+def _no_trace() -> dict:
+    return {"x": [], "y": [], "error_y": _error_y([], []), "customdata": [], "visible": False}
 
 
 def _error_y(plus: list, minus: list) -> dict:
