@@ -166,7 +166,6 @@ def voila_args(
     max_kernels: int = 40,
     progressive: bool = False,
     dashboard_kernel: str = "explorer-dashboard",
-    extra: tuple[str, ...] = (),
 ) -> list[str]:
     """Voila's command-line arguments for serving ``notebook`` (see the module docstring).
 
@@ -197,7 +196,7 @@ def voila_args(
         args += ["--preheat_kernel=True", f"--pool_size={pool}"]
     elif progressive:  # the browser loads while the kernel starts (see dashboard.kernel)
         args += ["--progressive_rendering=True"]
-    return args + list(extra)
+    return args
 
 
 def environment(data_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:

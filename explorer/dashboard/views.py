@@ -312,10 +312,11 @@ class SafetyView(View):
         self.box.children = [self.message, self.plot, self.table]
 
     def redraw(self, state: FilterState) -> None:
-        t = safety_table(self.model.harms(state))
+        shown = self.model.harms(state)
+        t = safety_table(shown)
         hidden = 0
         if state.designs:  # most complication counts come from large non-randomised series
-            hidden = len(self.model.harms(state.with_(designs=()))) - len(self.model.harms(state))
+            hidden = len(self.model.harms(state.with_(designs=()))) - len(shown)
         note = (
             f"<p class='explorer-muted'>{hidden} more adverse-event "
             f"{'count comes' if hidden == 1 else 'counts come'} from study designs not selected "
