@@ -3,9 +3,14 @@
 The floor is ``bench/floor.ipynb``: one dropdown and one plotly FigureWidget with 4 traces. For
 each, in headless Chromium on loopback: time from navigation to a usable page (plot drawn,
 controls visible, spinner gone), time from a filter change to the updated plot, websocket bytes
-received per update, and the kernel's memory. Then the explorer with a preheated kernel pool,
-with 100x the bundled rows (synthetic, generated here into a temporary folder, never bundled), and
-a load test of many viewers opening at once. Every figure is the median and range of several runs.
+received per update, the kernel's memory, and the CPU time each process spent on the page load.
+Then the explorer with a warm pool of preheated kernels, with 100x the bundled rows (synthetic,
+generated here into a temporary folder, never bundled), and a load test of many viewers opening
+at once. Every figure is the median and range of several runs.
+
+A second reference, "Voila minimum" (``bench/minimum.ipynb``: stock Voila, one dropdown, no plot,
+no data), measures what any Voila page costs on this machine, cold and with a warm pool: a target
+below it cannot be met by a Voila dashboard here, only by a lighter frontend than Voila's.
 
     .venv/bin/python bench/bench_dashboard.py [--runs 5] [--viewers 30] [--skip-load]
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -31,11 +37,15 @@ from explorer.serve import CHROMIUM, VoilaServer, rss_kb  # noqa: E402
 from explorer.serve import CHROMIUM_ARGS as ARGS  # noqa: E402
 
 FLOOR = ROOT / "bench" / "floor.ipynb"
+MINIMUM = ROOT / "bench" / "minimum.ipynb"
+CLOCK = os.sysconf("SC_CLK_TCK")
 SIGNATURE = """() => { const g = document.querySelector('.js-plotly-plot');
   return g && g.data ? JSON.stringify(g.data.map(t => [ (t.x||[]).length, (t.y||[]).slice(0, 3) ])) : null; }"""
 USABLE = """() => { const g = document.querySelector('.js-plotly-plot .scatterlayer .trace');
   const l = document.querySelector('#loading'); const c = document.querySelector('select, .widget-dropdown');
   return !!g && !!c && (!l || l.offsetParent === null); }"""
+CONTROLS = """() => { const l = document.querySelector('#loading');
+  return !!document.querySelector('.widget-dropdown select') && (!l || l.offsetParent === null); }"""
 
 
 def fmt(values: list[float], unit: str = "s", digits: int = 2) -> str:
@@ -46,14 +56,50 @@ def fmt(values: list[float], unit: str = "s", digits: int = 2) -> str:
     )
 
 
-def open_page(browser, url: str):
+def cpu_seconds(server: VoilaServer) -> dict[str, float]:
+    """CPU time (user + system) used so far by the browser's page renderers, the rest of the
+    browser, the Voila server and its kernels."""
+    kernels = set(server.kernel_pids())
+    out = {"renderer": 0.0, "browser, other": 0.0, "server": 0.0, "kernels": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        pid, cpu = int(stat.parent.name), (int(fields[11]) + int(fields[12])) / CLOCK
+        if pid == server.proc.pid:
+            out["server"] += cpu
+        elif pid in kernels:
+            out["kernels"] += cpu
+        elif b"chromium" in cmdline:
+            out["renderer" if b"--type=renderer" in cmdline else "browser, other"] += cpu
+    return out
+
+
+def wait_quiet(server: VoilaServer, at_least: float = 2.0, timeout: float = 60.0) -> None:
+    """Wait until the server and its kernels are idle: a warm pool is full, nothing starting."""
+    time.sleep(at_least)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_seconds(server)
+        time.sleep(0.5)
+        after = cpu_seconds(server)
+        if sum(after[k] - before[k] for k in ("server", "kernels")) < 0.03:
+            return
+
+
+def open_page(browser, url: str, usable: str = USABLE, server: VoilaServer | None = None):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     frames: list[int] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(len(p))))
+    cpu0 = cpu_seconds(server) if server else {}
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit", timeout=180_000)
-    page.wait_for_function(USABLE, timeout=180_000, polling=50)
-    return page, time.perf_counter() - t0, frames
+    page.wait_for_function(usable, timeout=180_000, polling=50)
+    elapsed = time.perf_counter() - t0
+    cpu = {k: v - cpu0[k] for k, v in cpu_seconds(server).items()} if server else {}
+    return page, elapsed, frames, cpu
 
 
 def change_filter(page, floor: bool, step: int) -> tuple[float, int, list[int]]:
@@ -71,21 +117,38 @@ def change_filter(page, floor: bool, step: int) -> tuple[float, int, list[int]]:
     return time.perf_counter() - t0, frames_before, []
 
 
-def measure(server: VoilaServer, browser, runs: int, floor: bool, query: str = "") -> dict:
+def measure(
+    server: VoilaServer, browser, runs: int, kind: str, query: str = "", warm_pool: bool = False
+) -> dict:
+    """``kind``: "floor", "minimum" (no plot, no filter change) or "explorer". With ``warm_pool``
+    each run starts once the pool has refilled (the server and kernels idle)."""
     usable, latency, per_update, memory = [], [], [], []
+    cpu: dict[str, list[float]] = {}
     for _ in range(runs):
-        page, t, frames = open_page(browser, server.url + query)
+        if warm_pool:
+            wait_quiet(server)
+        page, t, frames, used = open_page(
+            browser, server.url + query, CONTROLS if kind == "minimum" else USABLE, server
+        )
         usable.append(t)
+        for k, v in {**used, "all": sum(used.values())}.items():
+            cpu.setdefault(k, []).append(v)
         page.wait_for_timeout(300)
         memory += [rss_kb(pid) / 1024 for pid in server.kernel_pids()][-1:]
-        for step in range(3):
+        for step in range(0 if kind == "minimum" else 3):
             n0 = len(frames)
-            dt, _, _ = change_filter(page, floor, step)
+            dt, _, _ = change_filter(page, kind == "floor", step)
             page.wait_for_timeout(150)  # let the last frames of this update arrive
             latency.append(dt)
             per_update.append(sum(frames[n0:]) / 1024)
         page.close(run_before_unload=True)
-    return {"usable": usable, "latency": latency, "kb_per_update": per_update, "kernel_mb": memory}
+    return {
+        "usable": usable,
+        "latency": latency,
+        "kb_per_update": per_update,
+        "kernel_mb": memory,
+        "cpu": cpu,
+    }
 
 
 def scaled_data(factor: int, dest: Path) -> Path:
@@ -216,25 +279,51 @@ def load_test(viewers: int, cull: int, pool: int = 0, log: Path | None = None, *
 
 
 def single_viewer(runs: int) -> dict[str, dict]:
-    """One viewer at a time: the floor, the explorer, with a preheated pool, with 100x rows."""
+    """One viewer at a time: the floor, the Voila minimum (cold and with a warm pool), the
+    explorer (cold and with a warm pool), and the explorer with 100x rows."""
     report: dict[str, dict] = {}
+    stock = {"progressive": False, "dashboard_kernel": ""}  # Voila as it comes
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        with VoilaServer(FLOOR, progressive=False, dashboard_kernel="") as floor:  # stock Voila
-            report["floor"] = measure(floor, browser, runs, floor=True)
+        with VoilaServer(FLOOR, **stock) as floor:
+            report["floor"] = measure(floor, browser, runs, "floor")
+        with VoilaServer(MINIMUM, **stock) as minimum:
+            report["Voila minimum"] = measure(minimum, browser, runs, "minimum")
+        with VoilaServer(MINIMUM, pool=2, **stock) as minimum:
+            report["Voila minimum, warm pool"] = measure(minimum, browser, runs, "minimum", warm_pool=True)
         with VoilaServer() as explorer_server:
-            report["explorer"] = measure(explorer_server, browser, runs, floor=False, query="?design=all")
+            report["explorer"] = measure(explorer_server, browser, runs, "explorer", query="?design=all")
         with VoilaServer(pool=2) as pooled:
-            time.sleep(8)  # let the pool fill
-            report["explorer, preheated pool"] = measure(
-                pooled, browser, runs, floor=False, query="?design=all"
+            report["explorer, warm pool"] = measure(
+                pooled, browser, runs, "explorer", query="?design=all", warm_pool=True
             )
         with tempfile.TemporaryDirectory() as tmp, VoilaServer(data_dir=scaled_data(100, Path(tmp))) as big:
             report["explorer, 100x rows"] = measure(
-                big, browser, max(2, runs // 2), floor=False, query="?design=all"
+                big, browser, max(2, runs // 2), "explorer", query="?design=all"
             )
         browser.close()
     return report
+
+
+def print_report(report: dict[str, dict]) -> None:
+    print(
+        f"{'configuration':28} {'navigation to usable':26} {'filter change':26} {'KB per update':22} "
+        f"{'kernel MB':16}"
+    )
+    for name, r in report.items():
+        print(
+            f"{name:28} {fmt(r['usable']):26} {fmt(r['latency'], 's', 3):26} "
+            f"{fmt(r['kb_per_update'], 'KB', 1):22} {fmt(r['kernel_mb'], 'MB', 0):16}"
+        )
+    floor = statistics.median(report["floor"]["usable"])
+    print(f"\nNavigation to usable as a fraction of the floor's median ({floor:.2f} s):")
+    for name, r in report.items():
+        print(f"  {name:28} {statistics.median(r['usable']) / floor:.2f}")
+    kinds = ["renderer", "browser, other", "server", "kernels", "all"]
+    print("\nCPU seconds per page load, navigation to usable (median; 2 cores):")
+    print(f"  {'configuration':28} " + " ".join(f"{k:>15}" for k in kinds))
+    for name, r in report.items():
+        print(f"  {name:28} " + " ".join(f"{statistics.median(r['cpu'][k]):15.2f}" for k in kinds))
 
 
 def main() -> int:
@@ -248,15 +337,7 @@ def main() -> int:
     args = ap.parse_args()
     report: dict[str, dict] = {} if args.only_load else single_viewer(args.runs)
     if report:
-        print(
-            f"{'configuration':28} {'navigation to usable':26} {'filter change':26} {'KB per update':22} "
-            f"{'kernel MB':16}"
-        )
-    for name, r in report.items():
-        print(
-            f"{name:28} {fmt(r['usable']):26} {fmt(r['latency'], 's', 3):26} "
-            f"{fmt(r['kb_per_update'], 'KB', 1):22} {fmt(r['kernel_mb'], 'MB', 0):16}"
-        )
+        print_report(report)
     if not args.skip_load:
         load = load_test(args.viewers, cull=60, pool=args.pool)
         report["load"] = load

@@ -166,6 +166,7 @@ def voila_args(
     max_kernels: int = 40,
     progressive: bool = False,
     dashboard_kernel: str = "explorer-dashboard",
+    refill_delay: float = 3.0,
 ) -> list[str]:
     """Voila's command-line arguments for serving ``notebook`` (see the module docstring).
 
@@ -174,6 +175,12 @@ def voila_args(
     was light, and with thirty viewers opening at once only 3 of 30 pages became usable with it
     (30 of 30 without; see bench/README.md). ``dashboard_kernel`` is the kernelspec that
     replaces ``python3`` ('' keeps it: the benchmark's floor runs stock).
+
+    ``refill_delay``: seconds before a pool replaces the kernel a viewer just took (Voila's
+    default is 1). Starting the replacement costs about 0.8 s of CPU; measured here, starting it
+    while the viewer's browser is still building the page made that page about 0.3 s slower
+    (the browser's renderer is then the critical path, and the machine has two cores). 3 s is
+    past a pooled page's load.
     """
     args = [
         str(notebook),
@@ -193,7 +200,11 @@ def voila_args(
         f"--VoilaConfiguration.extension_denylist={json.dumps(UNUSED_EXTENSIONS)}",
     ]
     if pool > 0:
-        args += ["--preheat_kernel=True", f"--pool_size={pool}"]
+        args += [
+            "--preheat_kernel=True",
+            f"--pool_size={pool}",
+            f"--CappedKernelManager.fill_delay={refill_delay}",
+        ]
     elif progressive:  # the browser loads while the kernel starts (see dashboard.kernel)
         args += ["--progressive_rendering=True"]
     return args
@@ -293,6 +304,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8866)
     p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: loopback only)")
     p.add_argument("--pool", type=int, default=0, help="preheated kernels kept ready (0: none)")
+    p.add_argument(
+        "--pool-refill-delay",
+        type=float,
+        default=3.0,
+        help="seconds before a pool replaces a kernel a viewer took (after that page has loaded)",
+    )
     p.add_argument("--cull-idle", type=int, default=600, help="seconds before an idle kernel is shut down")
     p.add_argument("--max-kernels", type=int, default=40, help="concurrent viewers at most (0: no cap)")
     p.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
@@ -312,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             ip=args.ip,
             pool=args.pool,
+            refill_delay=args.pool_refill_delay,
             cull_idle=args.cull_idle,
             max_kernels=args.max_kernels,
             progressive=args.progressive,

@@ -140,3 +140,35 @@ def test_culler_spares_a_loading_page_but_not_a_closed_tab() -> None:
     finally:
         base.cull_kernel_if_idle = original
     assert culled == ["closed", "old"]
+
+
+def test_pool_refill_waits_past_the_page_load() -> None:
+    """The delay reaches Voila's pooled kernel manager through our class's config section."""
+    from traitlets.config import Configurable
+    from traitlets.config.loader import KVArgParseConfigLoader
+    from voila.voila_kernel_manager import voila_kernel_manager_factory
+
+    from explorer.serve import CappedKernelManager
+
+    args = [a for a in voila_args(pool=2, refill_delay=4.5) if a.startswith("--CappedKernelManager.")]
+    config = KVArgParseConfigLoader(argv=args).load_config()
+    pooled = voila_kernel_manager_factory(CappedKernelManager, True, 2)
+
+    class Server(Configurable):  # what the manager reads from Voila at start
+        root_dir = "."
+        notebook_path = None
+
+    class Quiet(pooled):  # no kernels are started by this test
+        def fill_if_needed(self, *args, **kwargs) -> None:
+            return None
+
+    async def build():
+        return Quiet(config=config, parent=Server())
+
+    import asyncio
+
+    manager = asyncio.run(build())
+    assert manager.fill_delay == 4.5
+    assert manager.max_kernels == 40
+    assert "--CappedKernelManager.fill_delay=3.0" in voila_args(pool=1)  # the default
+    assert not any("fill_delay" in a for a in voila_args())  # no pool, no refill
