@@ -77,6 +77,25 @@ def cpu_seconds(server: VoilaServer) -> dict[str, float]:
     return out
 
 
+def page_kernel_pids(page, server: VoilaServer) -> list[int]:
+    """The process of the kernel serving ``page`` (its id is in Voila's page config, and in the
+    kernel's connection-file argument)."""
+    kernel_id = page.evaluate(
+        "() => { const c = document.getElementById('jupyter-config-data');"
+        " return c ? JSON.parse(c.textContent).kernelId : null; }"
+    )
+    if not kernel_id:
+        return []
+    pids = []
+    for pid in server.kernel_pids():
+        try:
+            if kernel_id.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(pid)
+        except OSError:
+            continue
+    return pids
+
+
 def wait_quiet(server: VoilaServer, at_least: float = 2.0, timeout: float = 60.0) -> None:
     """Wait until the server and its kernels are idle: a warm pool is full, nothing starting."""
     time.sleep(at_least)
@@ -134,7 +153,7 @@ def measure(
         for k, v in {**used, "all": sum(used.values())}.items():
             cpu.setdefault(k, []).append(v)
         page.wait_for_timeout(300)
-        memory += [rss_kb(pid) / 1024 for pid in server.kernel_pids()][-1:]
+        memory += [rss_kb(pid) / 1024 for pid in page_kernel_pids(page, server)]
         for step in range(0 if kind == "minimum" else 3):
             n0 = len(frames)
             dt, _, _ = change_filter(page, kind == "floor", step)

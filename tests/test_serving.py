@@ -166,8 +166,10 @@ def test_pool_refill_waits_past_the_page_load() -> None:
         return Quiet(config=config, parent=Server())
 
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
-    manager = asyncio.run(build())
+    with ThreadPoolExecutor(1) as pool:  # its own loop: Playwright's may run in this thread
+        manager = pool.submit(asyncio.run, build()).result()
     assert manager.fill_delay == 4.5
     assert manager.max_kernels == 40
     assert "--CappedKernelManager.fill_delay=3.0" in voila_args(pool=1)  # the default

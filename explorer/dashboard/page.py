@@ -9,12 +9,11 @@ HTML is escaped.
 from __future__ import annotations
 
 import html
-import os
 
 import ipywidgets as w
 
 from explorer.analysis.windows import DEFAULT_WINDOWS
-from explorer.dashboard import preload, urlstate
+from explorer.dashboard import preheat, preload, urlstate
 from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES, FilterState, Model
 from explorer.dashboard.views import (
     ForestView,
@@ -351,11 +350,7 @@ class Dashboard:
 def _page_query() -> str:
     """The page's query string. A preheated Voila kernel runs the notebook before the request
     exists, so it waits for it here (after the imports and the data are ready)."""
-    if os.environ.get("VOILA_PREHEAT") == "True":
-        from voila.utils import get_query_string
-
-        return get_query_string() or ""
-    return os.environ.get("QUERY_STRING", "")
+    return preheat.page_query()
 
 
 _PREPARED: dict[str | None, Model] = {}
