@@ -178,9 +178,9 @@ def voila_args(
 
     ``refill_delay``: seconds before a pool replaces the kernel a viewer just took (Voila's
     default is 1). Starting the replacement costs about 0.8 s of CPU; measured here, starting it
-    while the viewer's browser is still building the page made that page about 0.3 s slower
-    (the browser's renderer is then the critical path, and the machine has two cores). 3 s is
-    past a pooled page's load.
+    while the viewer's browser is still building the page made that page slower (0.25 s median
+    over 10 alternating pairs: the browser's renderer is the critical path, on two cores). 3 s
+    is past a pooled page's load.
     """
     args = [
         str(notebook),
