@@ -48,7 +48,7 @@ arms:
     agent_class: local_anaesthetic
     guidance: fluoroscopy
     role: comparator
-    comparator_kind: active
+    comparator_kind: placebo_sham
     source_locator: abstract
 outcomes:
   - arm_id: steroid
@@ -56,7 +56,9 @@ outcomes:
     instrument: nrs
     scale_min: 0
     scale_max: 10
+    scale_basis: instrument
     higher_is_better: false
+    unit: participants
     time_value: 4
     time_unit: week
     measure: final

@@ -206,8 +206,58 @@ def _arm_rules(row: Row, report: Callable[[str, str], None]) -> None:
         report("prp_leukocytes", "prp_leukocytes applies to PRP arms only")
 
 
-CONTINUOUS = {"final", "change", "improvement", "mean_difference"}
 COUNTS = {"responders", "events"}
+BINARY_DOMAINS = ("responders", "surgery", "surgery_avoided")
+#: Ranges fixed by the instrument (scale_basis 'instrument'): the data dictionary's rule.
+INSTRUMENT_RANGES = {"nrs": (0.0, 10.0), "odi": (0.0, 100.0), "modified_odi": (0.0, 100.0), "rmdq": (0.0, 24.0)}
+
+
+def _comparability_rules(v: dict[str, object], report: Callable[[str, str], None]) -> None:
+    """The fields that decide what pools with what (scale basis, direction, responder class,
+    time placement, between-group tests): each must be there when it is needed, and only then."""
+    measure = v["measure"]
+    if v["scale_max"] is not None:
+        if not v["scale_basis"]:
+            report("scale_basis", "a row with a scale needs its scale_basis (stated, instrument or inferred)")
+        if v["higher_is_better"] is None:
+            report(
+                "higher_is_better",
+                "a row with a scale needs higher_is_better (true or false): without a direction "
+                "it cannot be put on the common scale",
+            )
+        fixed = INSTRUMENT_RANGES.get(str(v["instrument"]))
+        if v["scale_basis"] == "instrument" and fixed is None:
+            report("scale_basis", f"{v['instrument']!r} has no range fixed by the instrument; use stated or inferred")
+        elif v["scale_basis"] == "instrument" and (v["scale_min"], v["scale_max"]) != fixed:
+            report("scale_max", f"{v['instrument']} is {fixed[0]:g}-{fixed[1]:g} by the instrument")
+        if v["scale_basis"] == "inferred" and v["instrument"] != "vas":
+            report("scale_basis", "only a visual analogue scale's range is inferred (the data dictionary's rule)")
+    elif v["scale_basis"]:
+        report("scale_basis", "scale_basis needs scale_min and scale_max")
+    if v["time_value_max"] is not None and v["time_value_max"] < v["time_value"]:
+        report("time_value_max", f"time_value_max ({v['time_value_max']:g}) is below time_value ({v['time_value']:g})")
+    if v["anchor_offset_weeks"] is not None and not v["time_anchor"]:
+        report("anchor_offset_weeks", "anchor_offset_weeks needs the time_anchor it measures to")
+    responder_row = measure == "responders" and v["domain"] not in ("surgery", "surgery_avoided")
+    if responder_row and not v["responder_class"]:
+        report("responder_class", "a responders row needs its responder_class")
+    if v["responder_class"] and not responder_row:
+        report("responder_class", "responder_class applies to responders rows only (not surgery)")
+    if v["p_operator"] and v["p_value"] is None:
+        report("p_value", "p_operator needs the p_value it qualifies")
+    if v["p_value"] is not None and not v["p_operator"]:
+        report("p_operator", "a p_value needs its operator ('=' when printed exactly)")
+    if (v["p_value"] is not None or v["favours"]) and not v["comparator_arm_id"]:
+        report("comparator_arm_id", "a between-group p-value or direction needs the comparator arm")
+    if measure == "test":
+        if v["p_value"] is None and not v["favours"]:
+            report("favours", "a test row needs a p_value or the direction (favours)")
+        for col in ("mean", "median", "events", "sd", "se"):
+            if v[col] is not None:
+                report(col, "a test row holds a p-value and a direction only; put estimates in their own row")
+    pct, lb, ub = v["percent"], v["ci_lb"], v["ci_ub"]
+    if pct is not None and lb is not None and ub is not None and not lb <= pct <= ub:
+        report("ci_lb", f"the confidence interval [{lb:g}, {ub:g}] does not contain the percent {pct:g}")
 
 
 def _outcome_rules(row: Row, report: Callable[[str, str], None]) -> None:
@@ -221,7 +271,8 @@ def _outcome_rules(row: Row, report: Callable[[str, str], None]) -> None:
                 "contrast_basis", "a mean_difference row needs its contrast_basis (final, change or adjusted)"
             )
     else:
-        if v["comparator_arm_id"] and measure not in COUNTS:
+        between = measure in COUNTS or measure == "test" or v["p_value"] is not None or v["favours"]
+        if v["comparator_arm_id"] and not between:
             report(
                 "comparator_arm_id", f"only between-group rows take a comparator arm (measure is {measure})"
             )
@@ -234,7 +285,10 @@ def _outcome_rules(row: Row, report: Callable[[str, str], None]) -> None:
             "time_value",
             f"time 0 is the baseline; {measure} rows need the follow-up time they were counted at",
         )
-    if v["domain"] in ("responders", "surgery") and measure not in COUNTS:
+    _comparability_rules(v, report)
+    if measure == "test":
+        return
+    if v["domain"] in BINARY_DOMAINS and measure not in COUNTS:
         report(
             "measure", f"{v['domain']} rows take measure 'responders' or 'events' (counts), not {measure!r}"
         )
