@@ -290,7 +290,7 @@ def test_diff_reports_added_study_and_moved_pool(tmp_path: Path, capsys) -> None
     assert main(["diff", "HEAD", "--data", str(repo / "data"), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
     assert "studies: 1 added, 0 removed" in out and "added testa2024" in out
-    assert "| pain | epidural_steroid | short | active |" in out
+    assert "| pain | epidural_steroid | short | placebo_sham |" in out  # local anaesthetic alone: placebo (Cochrane)
     assert main(["diff", "nosuchrev", "--data", str(repo / "data")]) == 1
 
 

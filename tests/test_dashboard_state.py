@@ -100,13 +100,28 @@ def test_difference_view_overlays_pooled_estimates_and_mcid(model: Model) -> Non
     assert all(not (t.x or ()) for t in d.figure.data if str(t.meta).endswith(":pooled"))
 
 
-def test_forest_leave_one_out_changes_the_pool(model: Model) -> None:
+@pytest.fixture(scope="module")
+def three_trials(tmp_path_factory) -> Model:
+    """Three placebo-controlled trials of one therapy at 6 weeks: a pool of three to leave out of."""
+    from .test_effects import build, trial
+
+    tmp = tmp_path_factory.mktemp("three")
+    trials = [
+        trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38)),
+        trial("bbb2021", "10.1000/b", (2.5, 1.8, 50), (3.1, 2.0, 52)),
+        trial("ccc2022", "10.1000/c", (4.0, 2.2, 30), (4.2, 2.1, 31)),
+    ]
+    return Model(load(build(tmp, *trials)))
+
+
+def test_forest_leave_one_out_changes_the_pool(three_trials: Model) -> None:
+    model = three_trials
     d = Dashboard(model, FilterState(designs=()), view="forest")
     forest = d.current
     assert forest.name == "forest" and forest.group.value
     before = forest.figure.layout.title.text
     studies = [v for _, v in forest.leave_out.options]
-    assert len(studies) >= 2
+    assert len(studies) == 3
     forest.leave_out.value = (studies[0],)
     therapy, window, comparator = forest.group.value.split("|")
     _, expected = model.forest(d.state, therapy, window, comparator, (studies[0],))

@@ -53,21 +53,21 @@ def test_fixture_covers_the_brief(inputs: pd.DataFrame, results: pd.DataFrame) -
     sizes = inputs.groupby("dataset").size()
     rand = sizes[sizes.index.str.startswith("rand")]
     assert len(rand) == 30 and rand.min() == 2 and rand.max() == 30
-    assert len(results) == len(sets) * 4 * 2
+    assert len(results) == len(sets) * 4 * 3  # methods x tests (z, knha, adhoc)
 
 
-@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("test", ["z", "knha", "adhoc"])
 @pytest.mark.parametrize("method", ALL_METHODS)
 def test_all_datasets_match_metafor_in_one_call(
-    inputs: pd.DataFrame, results: pd.DataFrame, method: str, knha: bool
+    inputs: pd.DataFrame, results: pd.DataFrame, method: str, test: str
 ) -> None:
     codes, names = pd.factorize(inputs.dataset)
     # metafor refuses FE/DL/PM with a zero variance: we warn and return NaN for that group only;
     # REML warns (as metafor does) about reml_bimodal's local maximum
     expected = "local maximum" if method == "REML" else "zero sampling variance"
     with pytest.warns(RuntimeWarning, match=expected):
-        res = pooling.pool_arrays(inputs.yi, inputs.vi, codes, method=method, knha=knha)
-    ref = results[(results.method == method) & (results.knha == knha)].set_index("dataset").loc[names]
+        res = pooling.pool_arrays(inputs.yi, inputs.vi, codes, method=method, test=test)
+    ref = results[(results.method == method) & (results.test == test)].set_index("dataset").loc[names]
     for ours, theirs in COLUMNS.items():
         assert_allclose(res[ours], ref[theirs].to_numpy(dtype=float), **TOL, err_msg=ours)
     # where metafor refused to fit, we return NaN (and only there)
@@ -114,13 +114,13 @@ def test_edge_cases_behave_like_metafor(inputs: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- leave1out, regtest, subgroups
 
 
-@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("test", ["z", "knha", "adhoc"])
 @pytest.mark.parametrize("method", ALL_METHODS)
-def test_leave_one_out_matches_metafor(inputs: pd.DataFrame, method: str, knha: bool) -> None:
+def test_leave_one_out_matches_metafor(inputs: pd.DataFrame, method: str, test: str) -> None:
     ref = pd.read_csv(FIXTURES / "leave1out.csv")
-    ref = ref[(ref.method == method) & (ref.knha == knha)].sort_values("left_out")
+    ref = ref[(ref.method == method) & (ref.test == test)].sort_values("left_out")
     d = inputs[inputs.dataset == "bcg_rr"]
-    res = pooling.leave_one_out(d.yi, d.vi, method=method, knha=knha)
+    res = pooling.leave_one_out(d.yi, d.vi, method=method, test=test)
     pairs = {"estimate": "estimate", "se": "se", "zval": "zval", "pval": "pval", "ci_lb": "ci_lb",
              "ci_ub": "ci_ub", "Q": "Q", "Q_p": "Qp", "tau2": "tau2", "I2": "I2", "H2": "H2"}  # fmt: skip
     for ours, theirs in pairs.items():
@@ -135,25 +135,25 @@ def test_leave_one_out_keeps_input_alignment() -> None:
         pooling.leave_one_out([0.1], [0.01])
 
 
-@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("test", ["z", "knha", "adhoc"])
 @pytest.mark.parametrize("method", ALL_METHODS)
-def test_egger_matches_metafor_regtest(inputs: pd.DataFrame, method: str, knha: bool) -> None:
+def test_egger_matches_metafor_regtest(inputs: pd.DataFrame, method: str, test: str) -> None:
     ref = pd.read_csv(FIXTURES / "regtest.csv")
-    ref = ref[(ref.method == method) & (ref.knha == knha)].iloc[0]
+    ref = ref[(ref.method == method) & (ref.test == test)].iloc[0]
     d = inputs[inputs.dataset == "bcg_rr"]
-    res = pooling.egger_test(d.yi, d.vi, method=method, knha=knha)
+    res = pooling.egger_test(d.yi, d.vi, method=method, test=test)
     for key in ("zval", "pval", "ddf", "limit_estimate", "limit_ci_lb", "limit_ci_ub", "tau2", "slope"):
         assert_allclose(res[key], float(ref[key]), **TOL, err_msg=key)
 
 
 @pytest.mark.parametrize("approach", ["separate", "common"])
-@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("test", ["z", "knha", "adhoc"])
 @pytest.mark.parametrize("method", ALL_METHODS)
-def test_subgroup_test_matches_metafor(inputs: pd.DataFrame, method: str, knha: bool, approach: str) -> None:
+def test_subgroup_test_matches_metafor(inputs: pd.DataFrame, method: str, test: str, approach: str) -> None:
     ref = pd.read_csv(FIXTURES / "subgroup.csv")
-    ref = ref[(ref.method == method) & (ref.knha == knha) & (ref.approach == approach)].iloc[0]
+    ref = ref[(ref.method == method) & (ref.test == test) & (ref.approach == approach)].iloc[0]
     d = inputs[inputs.dataset == "bcg_rr"]
-    res = pooling.subgroup_test(d.yi, d.vi, d.subgroup, method=method, knha=knha, tau2=approach)
+    res = pooling.subgroup_test(d.yi, d.vi, d.subgroup, method=method, test=test, tau2=approach)
     assert_allclose(res["Q"], float(ref.Q), **TOL)
     assert_allclose(res["df"], float(ref.df), **TOL)
     assert_allclose(res["pval"], float(ref.pval), **TOL)
@@ -168,30 +168,30 @@ def _split(inputs: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
     return codes, names
 
 
-@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("test", ["z", "knha", "adhoc"])
 @pytest.mark.parametrize("method", ALL_METHODS)
-def test_vectorised_equals_per_group(inputs: pd.DataFrame, method: str, knha: bool) -> None:
+def test_vectorised_equals_per_group(inputs: pd.DataFrame, method: str, test: str) -> None:
     codes, names = _split(inputs)
-    together = _quiet_pool(inputs.yi, inputs.vi, codes, method=method, knha=knha)
+    together = _quiet_pool(inputs.yi, inputs.vi, codes, method=method, test=test)
     for g, name in enumerate(names):
         d = inputs[inputs.dataset == name]
-        alone = _quiet_pool(d.yi, d.vi, method=method, knha=knha)
+        alone = _quiet_pool(d.yi, d.vi, method=method, test=test)
         for key in pooling.POOL_KEYS:
             assert_allclose(together[key][g], alone[key][0], rtol=1e-12, atol=1e-12, err_msg=f"{name} {key}")
 
 
-@pytest.mark.parametrize("knha", [False, True])
+@pytest.mark.parametrize("test", ["z", "knha", "adhoc"])
 @pytest.mark.parametrize("method", ALL_METHODS)
-def test_vectorised_equals_dense_matrix_fit(inputs: pd.DataFrame, method: str, knha: bool) -> None:
+def test_vectorised_equals_dense_matrix_fit(inputs: pd.DataFrame, method: str, test: str) -> None:
     """The bincount formulas against metafor's matrix algebra, written independently."""
     codes, names = _split(inputs)
-    together = _quiet_pool(inputs.yi, inputs.vi, codes, method=method, knha=knha)
+    together = _quiet_pool(inputs.yi, inputs.vi, codes, method=method, test=test)
     for g, name in enumerate(names):
         d = inputs[inputs.dataset == name]
         if len(d) < 2 or (d.vi <= 0).any():
             continue
         y, v = d.yi.to_numpy(), d.vi.to_numpy()
-        fit = pooling._meta_regression(y, v, np.ones((len(y), 1)), method, knha, level_to_alpha(95))
+        fit = pooling._meta_regression(y, v, np.ones((len(y), 1)), method, test, level_to_alpha(95))
         assert_allclose(together["estimate"][g], fit["beta"][0], **TOL, err_msg=name)
         assert_allclose(together["se"][g], fit["se"][0], **TOL, err_msg=name)
         assert_allclose(together["tau2"][g], fit["tau2"], **TOL, err_msg=name)
@@ -279,21 +279,21 @@ def _flatten(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(_meta_analyses(), st.sampled_from(ALL_METHODS), st.booleans())
-def test_tau2_never_negative_and_vectorised_equals_per_group(groups, method: str, knha: bool) -> None:
+@given(_meta_analyses(), st.sampled_from(ALL_METHODS), st.sampled_from(["z", "knha", "adhoc"]))
+def test_tau2_never_negative_and_vectorised_equals_per_group(groups, method: str, test: str) -> None:
     y, v, codes = _flatten(groups)
-    together = _quiet_pool(y, v, codes, method=method, knha=knha)
+    together = _quiet_pool(y, v, codes, method=method, test=test)
     assert np.all(together["tau2"] >= 0)
     assert np.all(together["I2"] >= 0) and np.all(together["I2"] <= 100)
     for g in range(len(groups)):
         yg, vg = y[codes == g], v[codes == g]
-        alone = _quiet_pool(yg, vg, method=method, knha=knha)
+        alone = _quiet_pool(yg, vg, method=method, test=test)
         for key in ("estimate", "se", "tau2", "Q", "I2", "pi_lb"):
             assert_allclose(together[key][g], alone[key][0], rtol=1e-10, atol=1e-12, err_msg=key)
         if yg.size >= 2:  # and the dense matrix algebra of metafor agrees
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                dense = pooling._meta_regression(yg, vg, np.ones((yg.size, 1)), method, knha, 0.05)
+                dense = pooling._meta_regression(yg, vg, np.ones((yg.size, 1)), method, test, 0.05)
             assert_allclose(together["tau2"][g], dense["tau2"], **TOL)
             assert_allclose(together["estimate"][g], dense["beta"][0], **TOL)
             assert_allclose(together["se"][g], dense["se"][0], **TOL)

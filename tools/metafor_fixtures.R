@@ -79,9 +79,8 @@ control_label <- function(ctrl) {
 
 # Fit rma.uni the way the Python module is asked to reproduce it.  Returns the
 # fitted object (or a condition) and the control list actually used.
-fit_rma <- function(yi, vi, method, knha, mods = NULL, level = 95) {
+fit_rma <- function(yi, vi, method, test, mods = NULL, level = 95) {
   ctrl <- control_for(method)
-  test <- if (knha) "knha" else "z"
   call_it <- function(ctrl) {
     args <- list(yi = yi, vi = vi, method = method, test = test, level = level,
                  control = ctrl)
@@ -112,8 +111,8 @@ fit_rma <- function(yi, vi, method, knha, mods = NULL, level = 95) {
 POOL_COLS <- c("k", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "ddf",
                "tau2", "se_tau2", "I2", "H2", "QE", "QEp", "pi_lb", "pi_ub")
 
-pool_row <- function(yi, vi, method, knha) {
-  fit <- fit_rma(yi, vi, method, knha)
+pool_row <- function(yi, vi, method, test) {
+  fit <- fit_rma(yi, vi, method, test)
   res <- fit$res
   if (inherits(res, "error")) {
     row <- as.list(setNames(rep(NA_real_, length(POOL_COLS)), POOL_COLS))
@@ -272,10 +271,10 @@ pool_rows <- list()
 for (name in names(datasets)) {
   d <- datasets[[name]]
   for (method in METHODS) {
-    for (knha in c(FALSE, TRUE)) {
-      row <- pool_row(d$yi, d$vi, method, knha)
+    for (test in c("z", "knha", "adhoc")) {
+      row <- pool_row(d$yi, d$vi, method, test)
       pool_rows[[length(pool_rows) + 1]] <- cbind(
-        data.frame(dataset = name, method = method, knha = knha), row
+        data.frame(dataset = name, method = method, test = test), row
       )
     }
   }
@@ -288,21 +287,21 @@ bcg_rr <- datasets[["bcg_rr"]]
 l1o_rows <- list()
 reg_rows <- list()
 for (method in METHODS) {
-  for (knha in c(FALSE, TRUE)) {
-    fit <- fit_rma(bcg_rr$yi, bcg_rr$vi, method, knha)
+  for (test in c("z", "knha", "adhoc")) {
+    fit <- fit_rma(bcg_rr$yi, bcg_rr$vi, method, test)
     l1o <- suppressWarnings(leave1out(fit$res))
     l1o_rows[[length(l1o_rows) + 1]] <- data.frame(
-      dataset = "bcg_rr", method = method, knha = knha, left_out = seq_along(bcg_rr$yi),
+      dataset = "bcg_rr", method = method, test = test, left_out = seq_along(bcg_rr$yi),
       estimate = l1o$estimate, se = l1o$se,
-      zval = if (knha) l1o$tval else l1o$zval, pval = l1o$pval,
+      zval = if (test != "z") l1o$tval else l1o$zval, pval = l1o$pval,
       ci_lb = l1o$ci.lb, ci_ub = l1o$ci.ub, Q = l1o$Q, Qp = l1o$Qp,
       tau2 = if (is.null(l1o$tau2)) 0 else l1o$tau2, I2 = l1o$I2, H2 = l1o$H2,
       control = fit$control
     )
     rt <- suppressWarnings(regtest(fit$res, model = "rma", predictor = "sei"))
     reg_rows[[length(reg_rows) + 1]] <- data.frame(
-      dataset = "bcg_rr", method = method, knha = knha, zval = rt$zval, pval = rt$pval,
-      ddf = if (knha) as.numeric(rt$ddf) else NA_real_,
+      dataset = "bcg_rr", method = method, test = test, zval = rt$zval, pval = rt$pval,
+      ddf = if (test != "z") as.numeric(rt$ddf) else NA_real_,
       limit_estimate = c(rt$est), limit_ci_lb = rt$ci.lb, limit_ci_ub = rt$ci.ub,
       tau2 = rt$fit$tau2, slope = c(rt$fit$beta)[2], control = fit$control
     )
@@ -319,23 +318,23 @@ alloc <- bcg_rr$subgroup
 groups <- sort(unique(alloc))
 sub_rows <- list()
 for (method in METHODS) {
-  for (knha in c(FALSE, TRUE)) {
+  for (test in c("z", "knha", "adhoc")) {
     fits <- lapply(groups, function(g) {
       sel <- alloc == g
-      fit_rma(bcg_rr$yi[sel], bcg_rr$vi[sel], method, knha)$res
+      fit_rma(bcg_rr$yi[sel], bcg_rr$vi[sel], method, test)$res
     })
     est <- sapply(fits, function(f) c(f$beta))
     se <- sapply(fits, function(f) f$se)
     between <- rma.uni(est, sei = se, method = "FE")
     sub_rows[[length(sub_rows) + 1]] <- data.frame(
-      dataset = "bcg_rr", by = "alloc", approach = "separate", method = method, knha = knha,
+      dataset = "bcg_rr", by = "alloc", approach = "separate", method = method, test = test,
       Q = between$QE, df = between$k - 1, pval = between$QEp, tau2 = NA_real_,
       control = control_label(control_for(method))
     )
-    common <- fit_rma(bcg_rr$yi, bcg_rr$vi, method, knha, mods = ~ factor(alloc))
+    common <- fit_rma(bcg_rr$yi, bcg_rr$vi, method, test, mods = ~ factor(alloc))
     res <- common$res
     sub_rows[[length(sub_rows) + 1]] <- data.frame(
-      dataset = "bcg_rr", by = "alloc", approach = "common", method = method, knha = knha,
+      dataset = "bcg_rr", by = "alloc", approach = "common", method = method, test = test,
       Q = res$QM, df = res$QMdf[1], pval = res$QMp, tau2 = res$tau2,
       control = common$control
     )

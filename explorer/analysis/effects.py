@@ -1,18 +1,21 @@
 """From the evidence tables to effect sizes (``yi``, ``vi``) and pooled estimates per group.
 
 One vocabulary through every layer, as in metafor: :func:`effects` is our ``escalc`` over the
-data package, :func:`pool` our ``rma`` per group.
+data package, :func:`pool` our ``rma`` per group, and :func:`explain` says, row by row, what a
+pool took and what it left out, by the rule of :mod:`explorer.analysis.comparability` that
+decided it.
 
-Which numbers become an effect (for each study, arm pair, time and outcome), best first:
+Which numbers become an effect (for each study, arm pair, time and outcome):
 
-1. a between-group mean difference the paper reports (model-adjusted, then of changes, then of
-   final values), with its SE or 95% CI;
+1. a between-group mean difference the paper reports (model-adjusted, of changes, of final
+   values), with its SE, its CI at the printed level, or an exact p-value;
 2. a difference computed from the two arms' reported changes from baseline;
-3. a difference computed from the two arms' values at follow-up.
+3. a difference computed from the two arms' values at follow-up;
+4. for binary outcomes, a risk ratio, odds ratio or risk difference from the arms' counts.
 
 Contrasts are oriented intervention minus comparator; a contrast between two comparator arms is
 not an effect of any therapy and is left out. Single-arm studies give within-arm changes
-(``effect_kind='within_arm'``), which are never pooled with controlled contrasts.
+(``effect_kind='within_arm'``), which never pool with controlled contrasts.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from explorer.analysis import comparability as rules
 from explorer.analysis import effect_sizes as es
 from explorer.analysis.harmonise import OUTCOMES, harmonise, keep_one_pain_domain
 from explorer.analysis.pooling import pool_frame
@@ -30,19 +34,22 @@ from explorer.data.load import Evidence
 
 CONTINUOUS_MEASURES = ("MD", "SMD")
 BINARY_MEASURES = ("RR", "OR", "RD")
-BINARY_OUTCOMES = {"responders": ("responders",), "surgery": ("surgery",)}
-#: Columns that make two effects "alike": pool() always groups by them.
-ALIKE = ("outcome", "measure", "effect_kind", "comparator_kind")
-SOURCE_RANK = {
-    "reported MD (adjusted)": 0,
-    "reported MD (of changes)": 1,
-    "reported MD (of final values)": 2,
-    "arms' changes": 3,
-    "arms' final values": 4,
-    "arms' counts": 0,
-    "within-arm change": 0,
+RATIO_MEASURES = ("RR", "OR")
+#: Binary outcomes: key -> (domains, measure of the rows, label).
+BINARY_OUTCOMES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "responders": (
+        ("responders", "pain_leg", "pain_back", "pain_overall", "function", "global_rating", "quality_of_life"),
+        "responders",
+        "Responders (one responder class at a time)",
+    ),
+    "surgery": (("surgery",), "events", "Surgery performed (lower is better)"),
+    "surgery_avoided": (("surgery_avoided",), "responders", "Avoided surgery (higher is better)"),
 }
+ALL_OUTCOMES = (*OUTCOMES, *BINARY_OUTCOMES)
+#: Columns that make two effects "alike": pool() always groups by them (rule 'alike').
+ALIKE = ("outcome", "measure", "effect_kind", "comparator_kind", "responder_class", "basis")
 EFFECT_COLUMNS = [
+    "row_id",
     "study_id",
     "label",
     "cohort",
@@ -63,7 +70,10 @@ EFFECT_COLUMNS = [
     "outcome",
     "domain",
     "instrument",
+    "responder_class",
+    "basis",
     "time_weeks",
+    "time_note",
     "window",
     "effect_kind",
     "measure",
@@ -72,41 +82,46 @@ EFFECT_COLUMNS = [
     "vi",
     "n1",
     "n2",
+    "unit",
+    "subgroup",
+    "primary",
+    "population",
     "approximate",
+    "scale_inferred",
+    "sd_imputed",
+    "se_from_p",
     "locator",
+    # arm-level parts, so that the arms of a multi-arm trial can be combined (rule 'multi-arm')
+    "m1",
+    "sd1",
+    "m2",
+    "sd2",
+    "v1",
+    "v2",
+    "e1",
+    "e2",
 ]
+_NUMERIC = {"time_weeks", "yi", "vi", "n1", "n2", "m1", "sd1", "m2", "sd2", "v1", "v2", "e1", "e2", "year"}
+_FLAGS = ("approximate", "scale_inferred", "sd_imputed", "se_from_p", "primary", "placebo_is_active")
 
 
-def _context(ev: Evidence, rows: pd.DataFrame) -> pd.DataFrame:
-    studies = ev.studies[["study_id", "label", "year", "design", "indication", "risk_of_bias", "parent_id"]]
-    rows = rows.merge(studies, on="study_id", how="left")
-    rows["cohort"] = rows["parent_id"].fillna(rows["study_id"])
-    arms = ev.arms[
-        [
-            "study_id",
-            "arm_id",
-            "arm_label",
-            "therapy",
-            "approach",
-            "guidance",
-            "role",
-            "comparator_kind",
-            "placebo_is_active",
-            "n_randomised",
-        ]
-    ]
-    rows = rows.merge(arms, on=["study_id", "arm_id"], how="left")
-    comp = arms.rename(columns={c: f"c_{c}" for c in arms.columns if c not in ("study_id",)})
-    comp = comp.rename(columns={"c_arm_id": "comparator_arm_id"})
-    return rows.merge(comp, on=["study_id", "comparator_arm_id"], how="left")
+def _empty_effects() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype=float if c in _NUMERIC else (bool if c in _FLAGS else object)) for c in EFFECT_COLUMNS}
+    )
+
+
+# --------------------------------------------------------------------------- continuous rows
 
 
 def _continuous_rows(ev: Evidence, outcome: str) -> pd.DataFrame:
+    """The outcome's continuous rows on the common scale, placed in time, with their flags."""
     _, domains, top = OUTCOMES[outcome]
     o = ev.outcomes
     o = o[
         o["domain"].isin(domains)
         & o["scale_max"].notna()
+        & o["higher_is_better"].notna()
         & o["measure"].isin(["final", "change", "improvement", "mean_difference"])
     ]
     o = o[o["time_value"] > 0].copy()
@@ -116,9 +131,59 @@ def _continuous_rows(ev: Evidence, outcome: str) -> pd.DataFrame:
     if len(domains) > 1:  # one pain domain per study, as in the arm series
         o = keep_one_pain_domain(o)
     o = o.drop(columns=["indication"]).reset_index(drop=True)
-    h = harmonise(o, top)
+    # n of the arm as randomised where the row gives none (Handbook 6.3: the numbers randomised
+    # stand in for the numbers analysed); the derivation says so. Contrast rows keep their own.
+    arm_n = o[["study_id", "arm_id"]].merge(ev.arms[["study_id", "arm_id", "n_randomised"]], how="left")
+    fallback = arm_n["n_randomised"].where(o["measure"].ne("mean_difference").to_numpy())
+    h = harmonise(o, top, n_fallback=fallback.reset_index(drop=True))
     o = o.drop(columns=["mean", "sd", "se", "ci_lb", "ci_ub", "n"]).join(h)
-    o["time_weeks"] = to_weeks(o["time_value"], o["time_unit"])
+    o = o.join(rules.place_in_time(o, to_weeks))
+    o["scale_inferred"] = o["scale_basis"].eq("inferred").to_numpy()
+    o["sd_imputed"] = False
+    o["basis"] = np.where(o["measure"] == "final", "final", "change")
+    o.loc[o["measure"] == "mean_difference", "basis"] = o["contrast_basis"].fillna("final")
+    return o
+
+
+def _impute_sd(o: pd.DataFrame) -> pd.DataFrame:
+    """Borrow a pooled SD for arm rows without one (rule 'imputed-sd', Furukawa 2006).
+
+    The donor SD is ``sqrt(sum((n-1) sd^2) / sum(n-1))`` over the arm rows of *other* studies with
+    the same instrument and kind of value (final or change) on the common scale, used only when at
+    least two studies give it. Each study's own rows are left out of its donor pool.
+    """
+    arm = o["measure"].isin(["final", "change", "improvement"])
+    has = arm & o["sd"].notna() & o["n"].gt(1)
+    need = arm & o["sd"].isna() & o["se"].isna() & o["n"].gt(0)
+    if not need.any() or not has.any():
+        return o
+    o = o.copy()
+    kind = o["basis"]
+    donors = o[has].assign(
+        _w=lambda d: d["n"] - 1, _ss=lambda d: (d["n"] - 1) * d["sd"] ** 2, _kind=kind[has]
+    )
+    per_study = donors.groupby(["instrument", "_kind", "study_id"])[["_w", "_ss"]].sum().reset_index()
+    totals = per_study.groupby(["instrument", "_kind"]).agg(w=("_w", "sum"), ss=("_ss", "sum"), k=("study_id", "size"))
+    for i in np.flatnonzero(need.to_numpy()):
+        row = o.iloc[i]
+        key = (row["instrument"], kind.iloc[i])
+        if key not in totals.index:
+            continue
+        own = per_study[
+            (per_study["instrument"] == key[0]) & (per_study["_kind"] == key[1]) & (per_study["study_id"] == row["study_id"])
+        ]
+        w = totals.at[key, "w"] - own["_w"].sum()
+        ss = totals.at[key, "ss"] - own["_ss"].sum()
+        k = totals.at[key, "k"] - len(own)
+        if k < 2 or w <= 0:
+            continue
+        sd = float(np.sqrt(ss / w))
+        o.iloc[i, o.columns.get_loc("sd")] = sd
+        o.iloc[i, o.columns.get_loc("se")] = sd / np.sqrt(row["n"])
+        o.iloc[i, o.columns.get_loc("sd_imputed")] = True
+        o.iloc[i, o.columns.get_loc("derivation")] = (
+            f"{row['derivation']}; SD imputed ({sd:.3g}, pooled from {int(k)} other studies)"
+        )
     return o
 
 
@@ -128,29 +193,24 @@ def _reported_contrasts(o: pd.DataFrame) -> pd.DataFrame:
         return md
     md["yi"] = md["value"]
     md["vi"] = md["se"] ** 2
-    md["source"] = (
-        "reported MD ("
-        + md["contrast_basis"].map(
-            {"adjusted": "adjusted", "change": "of changes", "final": "of final values"}
-        )
-        + ")"
+    names = {"adjusted": "adjusted", "change": "of changes", "final": "of final values"}
+    md["source"] = np.where(
+        md["se_from_p"], "MD from p-value", "reported MD (" + md["contrast_basis"].map(names) + ")"
     )
-    md["n1"] = np.nan
-    md["n2"] = np.nan
+    md["approximate"] = md["approximate"] | md["se_from_p"]
+    md["row_id"] = md["outcome_id"]
     return md
 
 
-def _arm_pairs(o: pd.DataFrame, kinds: Sequence[str], arms: pd.DataFrame) -> pd.DataFrame:
-    """All (arm, other arm) pairs of one study at the same time, outcome row kind and instrument."""
+def _arm_pairs(o: pd.DataFrame, kinds: Sequence[str], arms: pd.DataFrame, extra_keys: Sequence[str] = ()) -> pd.DataFrame:
+    """All (intervention arm, comparator arm) pairs of one study at the same time and outcome."""
     a = o[o["measure"].isin(kinds)].merge(arms[["study_id", "arm_id", "role"]], on=["study_id", "arm_id"])
-    keys = ["study_id", "domain", "instrument", "time_value", "time_unit"]
+    keys = ["study_id", "domain", "instrument", "time_value", "time_unit", "subgroup_key", *extra_keys]
+    a = a.assign(subgroup_key=a["subgroup"].fillna(""))
     pairs = a.merge(a, on=keys, suffixes=("", "_c"))
-    pairs = pairs[
-        (pairs["arm_id"] != pairs["arm_id_c"])
-        & (pairs["role"] == "intervention")
-        & (pairs["role_c"] == "comparator")
-    ]
-    return pairs
+    return pairs[
+        (pairs["arm_id"] != pairs["arm_id_c"]) & (pairs["role"] == "intervention") & (pairs["role_c"] == "comparator")
+    ].copy()
 
 
 def _computed_contrasts(o: pd.DataFrame, arms: pd.DataFrame, measure: str) -> pd.DataFrame:
@@ -159,25 +219,27 @@ def _computed_contrasts(o: pd.DataFrame, arms: pd.DataFrame, measure: str) -> pd
         p = _arm_pairs(o, kinds, arms)
         if p.empty:
             continue
-        p = p.copy()
         p["comparator_arm_id"] = p["arm_id_c"]
+        p["m1"], p["m2"] = p["value"], p["value_c"]
+        p["sd1"] = p["sd"].where(p["sd"].notna(), p["se"] * np.sqrt(p["n"]))
+        p["sd2"] = p["sd_c"].where(p["sd_c"].notna(), p["se_c"] * np.sqrt(p["n_c"]))
+        p["v1"], p["v2"] = p["se"] ** 2, p["se_c"] ** 2
         if measure == "MD":
             p["yi"] = p["value"] - p["value_c"]
-            p["vi"] = p["se"] ** 2 + p["se_c"] ** 2
+            p["vi"] = p["v1"] + p["v2"]
         else:  # SMD needs each arm's SD (harmonised scale; the SMD is scale free)
-            sd1 = p["sd"].where(p["sd"].notna(), p["se"] * np.sqrt(p["n"]))
-            sd2 = p["sd_c"].where(p["sd_c"].notna(), p["se_c"] * np.sqrt(p["n_c"]))
-            ok = sd1.notna() & sd2.notna() & p["n"].gt(1) & p["n_c"].gt(1)
-            p = p[ok]
-            yi, vi = es.standardized_mean_difference(
-                p["value"], sd1[ok], p["n"], p["value_c"], sd2[ok], p["n_c"]
+            ok = p["sd1"].notna() & p["sd2"].notna() & p["n"].gt(1) & p["n_c"].gt(1)
+            p = p[ok].copy()
+            p["yi"], p["vi"] = es.standardized_mean_difference(
+                p["m1"], p["sd1"], p["n"], p["m2"], p["sd2"], p["n_c"]
             )
-            p["yi"], p["vi"] = yi, vi
         p["n1"], p["n2"] = p["n"], p["n_c"]
-        p["approximate"] = p["approximate"] | p["approximate_c"]
+        for flag in ("approximate", "sd_imputed", "scale_inferred"):
+            p[flag] = p[flag].astype(bool) | p[f"{flag}_c"].astype(bool)
+        p["primary"] = p["primary"].fillna(False).astype(bool) & p["primary_c"].fillna(False).astype(bool)
         p["source"] = source
-        extra = ["comparator_arm_id", "yi", "vi", "n1", "n2", "source"]
-        out.append(p[[c for c in o.columns if c in p.columns and c not in extra] + extra])
+        p["row_id"] = p["outcome_id"] + "+" + p["outcome_id_c"]
+        out.append(p)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
@@ -186,39 +248,51 @@ def _within_arm(o: pd.DataFrame, arms: pd.DataFrame) -> pd.DataFrame:
     ch = o[o["measure"].isin(["change", "improvement"])].merge(single, on=["study_id", "arm_id"])
     if ch.empty:
         return ch
-    ch = ch.copy()
     ch["yi"], ch["vi"] = ch["value"], ch["se"] ** 2
     ch["n1"], ch["n2"] = ch["n"], np.nan
     ch["source"] = "within-arm change"
     ch["comparator_arm_id"] = pd.NA
+    ch["row_id"] = ch["outcome_id"]
     return ch
 
 
+# --------------------------------------------------------------------------- binary rows
+
+
 def _binary(ev: Evidence, outcome: str, measure: str) -> pd.DataFrame:
+    domains, row_measure, _ = BINARY_OUTCOMES[outcome]
     o = ev.outcomes
     o = o[
-        o["domain"].isin(BINARY_OUTCOMES[outcome])
+        o["domain"].isin(domains)
+        & (o["measure"] == row_measure)
         & o["events"].notna()
         & o["total"].notna()
         & (o["time_value"] > 0)
     ].copy()
     if o.empty:
         return o
-    o["time_weeks"] = to_weeks(o["time_value"], o["time_unit"])
+    o = o.join(rules.place_in_time(o, to_weeks))
     o["approximate"] = False
-    o["responder_definition"] = o["responder_definition"].fillna("")
-    p = o.merge(ev.arms[["study_id", "arm_id", "role"]], on=["study_id", "arm_id"])
-    keys = ["study_id", "domain", "instrument", "responder_definition", "time_value", "time_unit"]
-    p = p.merge(p, on=keys, suffixes=("", "_c"))
-    p = p[(p["role"] == "intervention") & (p["role_c"] == "comparator")].copy()
+    o["responder_class"] = o["responder_class"].fillna("")
+    p = _arm_pairs(o, [row_measure], ev.arms, extra_keys=["responder_class"])
     if p.empty:
         return p
     fn = {"RR": es.log_risk_ratio, "OR": es.log_odds_ratio, "RD": es.risk_difference}[measure]
     p["yi"], p["vi"] = fn(p["events"], p["total"], p["events_c"], p["total_c"])
-    p["n1"], p["n2"] = p["total"], p["total_c"]
+    p["e1"], p["e2"] = p["events"].astype(float), p["events_c"].astype(float)
+    p["n1"], p["n2"] = p["total"].astype(float), p["total_c"].astype(float)
     p["comparator_arm_id"] = p["arm_id_c"]
+    p["primary"] = p["primary"].fillna(False).astype(bool) & p["primary_c"].fillna(False).astype(bool)
     p["source"] = "arms' counts"
+    p["row_id"] = p["outcome_id"] + "+" + p["outcome_id_c"]
+    p["basis"] = ""
+    p["scale_inferred"] = False
+    p["sd_imputed"] = False
+    p["se_from_p"] = False
     return p
+
+
+# --------------------------------------------------------------------------- effects
 
 
 def effects(
@@ -226,25 +300,32 @@ def effects(
     outcome: str = "pain",
     measure: str = "MD",
     windows: tuple[Window, ...] = DEFAULT_WINDOWS,
+    comparators: str = "cochrane",
 ) -> pd.DataFrame:
     """Tidy effect sizes: one row per study contrast (or single-arm change) and follow-up time.
 
     ``measure`` is ``MD`` (on the outcome's common scale: points on 0-10 for pain, % of the
-    scale for function; negative favours the intervention) or ``SMD`` (Hedges' g) for continuous
-    outcomes, ``RR``/``OR`` (log scale) or ``RD`` for ``outcome='responders'`` or ``'surgery'``.
+    scale otherwise; negative favours the intervention) or ``SMD`` (Hedges' g) for continuous
+    outcomes; ``RR``/``OR`` (on the log scale, as metafor's ``yi``; :func:`pool` adds the
+    exponentiated estimates) or ``RD`` for ``responders``, ``surgery`` or ``surgery_avoided``.
+    ``comparators`` is the comparator-class definition (``cochrane`` or ``strict``). Every row
+    keeps its flags (approximate, scale inferred, SD imputed, SE from a p-value, time placement),
+    so that :func:`pool` can apply the rules and :func:`explain` can say which applied.
     """
     measure = measure.upper()
+    if outcome not in ALL_OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}; choose from {', '.join(ALL_OUTCOMES)}")
     if measure in BINARY_MEASURES:
         if outcome not in BINARY_OUTCOMES:
-            raise ValueError(f"{measure} needs outcome 'responders' or 'surgery', not {outcome!r}")
+            raise ValueError(
+                f"{measure} needs a binary outcome ({', '.join(BINARY_OUTCOMES)}), not {outcome!r}"
+            )
         rows = _binary(ev, outcome, measure)
         rows = rows.assign(effect_kind="contrast") if not rows.empty else rows
     elif measure in CONTINUOUS_MEASURES:
-        if outcome not in OUTCOMES:
-            raise ValueError(
-                f"unknown outcome {outcome!r}; choose from {', '.join([*OUTCOMES, *BINARY_OUTCOMES])}"
-            )
-        o = _continuous_rows(ev, outcome)
+        if outcome in BINARY_OUTCOMES:
+            raise ValueError(f"{outcome!r} is binary: use RR, OR or RD, not {measure}")
+        o = _impute_sd(_continuous_rows(ev, outcome))
         parts = []
         if not o.empty:
             if measure == "MD":
@@ -254,67 +335,70 @@ def effects(
                 parts.append(_within_arm(o, ev.arms).assign(effect_kind="within_arm"))
         parts = [p for p in parts if not p.empty]
         rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if not rows.empty:
+            rows["responder_class"] = ""
+            if measure == "MD":
+                rows["basis"] = ""  # MDs of changes and of final values may pool (Handbook 10.5.2)
     else:
         raise ValueError(f"unknown measure {measure!r}; choose from MD, SMD, RR, OR, RD")
     if rows.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in EFFECT_COLUMNS})
-    rows = rows[[c for c in rows.columns if not c.endswith("_c")]]
+        return _empty_effects()
     rows = _orient(rows, ev)
-    rows = _context(
-        ev,
-        rows[
-            [
-                "study_id",
-                "arm_id",
-                "comparator_arm_id",
-                "domain",
-                "instrument",
-                "time_weeks",
-                "yi",
-                "vi",
-                "n1",
-                "n2",
-                "source",
-                "approximate",
-                "locator",
-                "effect_kind",
-            ]
-        ],
-    )
+    rows = _context(ev, rows, comparators)
     rows = rows[(rows["role"] == "intervention") | (rows["effect_kind"] == "within_arm")]
     rows = rows[np.isfinite(rows["yi"].to_numpy(dtype=float)) & np.isfinite(rows["vi"].to_numpy(dtype=float))]
     rows = rows.assign(
         outcome=outcome,
         measure=measure,
         window=assign_windows(rows["time_weeks"], windows),
-        comparator_therapy=rows["c_therapy"],
-        comparator_kind=rows["c_comparator_kind"].where(rows["effect_kind"] == "contrast", "none"),
-        comparator_label=rows["c_arm_label"],
-        approximate=rows["approximate"].fillna(False).astype(bool),
+        subgroup=rows["subgroup"].fillna(""),
+        unit=rows["unit"].fillna("participants"),
+        population=rows["population"].fillna("not_reported"),
     )
-    rows["comparator_kind"] = rows["comparator_kind"].fillna("none")
-    rows["placebo_is_active"] = rows["c_placebo_is_active"]
+    for c in EFFECT_COLUMNS:
+        if c not in rows:
+            rows[c] = np.nan if c in _NUMERIC else (False if c in _FLAGS else "")
+    for c in _FLAGS:
+        rows[c] = rows[c].fillna(False).astype(bool)
     return (
         rows[EFFECT_COLUMNS]
-        .sort_values(["therapy", "study_id", "time_weeks"], kind="stable")
+        .sort_values(["therapy", "study_id", "time_weeks", "row_id"], kind="stable")
         .reset_index(drop=True)
     )
+
+
+def _context(ev: Evidence, rows: pd.DataFrame, comparators: str) -> pd.DataFrame:
+    studies = ev.studies[["study_id", "label", "year", "design", "indication", "risk_of_bias"]]
+    rows = rows[[c for c in rows.columns if not c.endswith("_c") and c not in studies.columns[1:]]]
+    rows = rows.merge(studies, on="study_id", how="left")
+    roots = rules.cohort_roots(ev.studies)
+    rows["cohort"] = rows["study_id"].map(dict(zip(ev.studies["study_id"], roots, strict=True)))
+    arms = ev.arms.assign(comparator_class=rules.comparator_class(ev.arms, comparators))
+    mine = arms[["study_id", "arm_id", "arm_label", "therapy", "approach", "guidance", "role"]]
+    rows = rows.drop(columns=[c for c in mine.columns[2:] if c in rows.columns]).merge(
+        mine, on=["study_id", "arm_id"], how="left"
+    )
+    comp = arms[["study_id", "arm_id", "arm_label", "therapy", "comparator_class", "placebo_is_active"]].rename(
+        columns={
+            "arm_id": "comparator_arm_id",
+            "arm_label": "comparator_label",
+            "therapy": "comparator_therapy",
+            "comparator_class": "comparator_kind",
+        }
+    )
+    rows = rows.drop(columns=[c for c in comp.columns[2:] if c in rows.columns]).merge(
+        comp, on=["study_id", "comparator_arm_id"], how="left"
+    )
+    rows["comparator_kind"] = rows["comparator_kind"].where(rows["effect_kind"] == "contrast", "none").fillna("none")
+    return rows
 
 
 def _orient(rows: pd.DataFrame, ev: Evidence) -> pd.DataFrame:
     """Make every reported contrast read intervention minus comparator (swap and negate if needed)."""
     roles = ev.arms.set_index(["study_id", "arm_id"])["role"]
-
-    def role(study, arm):
-        return roles.get((study, arm)) if isinstance(arm, str) else None
-
-    swap = np.array(
-        [
-            role(s, a) != "intervention" and role(s, c) == "intervention"
-            for s, a, c in zip(rows["study_id"], rows["arm_id"], rows["comparator_arm_id"], strict=True)
-        ],
-        dtype=bool,
-    )
+    arm_role = pd.Series(list(zip(rows["study_id"], rows["arm_id"], strict=True))).map(roles.to_dict())
+    comp_role = pd.Series(list(zip(rows["study_id"], rows["comparator_arm_id"], strict=True))).map(roles.to_dict())
+    swap = ((arm_role != "intervention") & (comp_role == "intervention")).to_numpy(dtype=bool)
     if swap.any():
         rows = rows.copy()
         a, c = rows.loc[swap, "arm_id"].copy(), rows.loc[swap, "comparator_arm_id"].copy()
@@ -323,89 +407,296 @@ def _orient(rows: pd.DataFrame, ev: Evidence) -> pd.DataFrame:
     return rows
 
 
-def select_one_per_cohort(eff: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Keep one effect per cohort and pooling group.
+# --------------------------------------------------------------------------- selection
 
-    Rule, in order: the best source (reported adjusted MD first, see :data:`SOURCE_RANK`); the
-    latest follow-up in the group (durability is the question); a truly inert comparator before an
-    active "placebo"; not approximate; the larger total n; then study and arm ids (stable).
-    Papers of one cohort (``parent_id``) share a ``cohort``, so they are never counted twice.
+
+def _with_defaults(eff: pd.DataFrame) -> pd.DataFrame:
+    """Fill the columns a plain ``yi``/``vi`` frame lacks, so that any frame can be pooled."""
+    missing = [c for c in ("yi", "vi") if c not in eff.columns]
+    if missing:
+        raise ValueError(f"a frame to pool needs columns yi and vi (missing: {', '.join(missing)})")
+    eff = eff.reset_index(drop=True)
+    fill: dict[str, object] = {}
+    if "study_id" not in eff:
+        fill["study_id"] = [f"row{i + 1}" for i in range(len(eff))]
+    for c in EFFECT_COLUMNS:
+        if c in eff or c in fill:
+            continue
+        if c in _FLAGS:
+            fill[c] = False
+        elif c in _NUMERIC:
+            fill[c] = np.nan
+        elif c == "cohort" or c in ("label", "row_id"):
+            fill[c] = eff["study_id"] if "study_id" in eff else fill["study_id"]
+        elif c == "unit":
+            fill[c] = "participants"
+        elif c == "effect_kind":
+            fill[c] = "contrast"
+        elif c == "window":
+            fill[c] = "all"
+        else:
+            fill[c] = ""
+    return eff.assign(**fill) if fill else eff
+
+
+def _reasons(
+    eff: pd.DataFrame, include_approximate: bool, inferred_scales: bool, imputed_sd: bool
+) -> pd.Series:
+    """Why each row may not enter any pool ('' where it may), named by rule id."""
+    r = pd.Series("", index=eff.index, dtype=object)
+
+    def mark(mask, text):
+        mask = np.asarray(mask, dtype=bool) & (r == "").to_numpy()
+        r[mask] = text
+
+    mark(eff["window"].astype(str) == "", "time: baseline, or outside every follow-up window")
+    mark(eff["unit"].astype(str) != "participants", "unit: counts " + eff["unit"].astype(str) + ", not participants")
+    mark(eff["subgroup"].astype(str) != "", "subgroup: a subgroup result (" + eff["subgroup"].astype(str) + ")")
+    rc = eff["responder_class"].fillna("").astype(str)
+    mark((rc != "") & ~rc.isin(rules.POOLED_RESPONDER_CLASSES), "alike: responder definition not classified")
+    if not inferred_scales:
+        mark(eff["scale_inferred"] & (eff["measure"] == "MD"), "scale: scale range inferred from the values")
+    if not include_approximate:
+        mark(eff["approximate"] & ~eff["se_from_p"], "conversions: median in place of a mean (approximate)")
+    if not imputed_sd:
+        mark(eff["sd_imputed"], "imputed-sd: SD imputed from other studies")
+    mark(~(np.isfinite(eff["yi"].astype(float)) & np.isfinite(eff["vi"].astype(float))), "conversions: no variance")
+    return r
+
+
+def explain(
+    eff: pd.DataFrame,
+    by: Sequence[str] = ("therapy", "window"),
+    include_approximate: bool = False,
+    inferred_scales: bool = False,
+    imputed_sd: bool = True,
+) -> pd.DataFrame:
+    """Every row of ``eff`` with ``status`` and ``reason``: what a pool takes, and why not.
+
+    ``status`` is 'pooled', 'left out' (``reason`` names the rule, see
+    :data:`explorer.analysis.comparability.RULES`) or 'combined' (an arm of a multi-arm trial
+    merged with its sibling arms into one comparison: the merged comparison is an extra row with
+    status 'pooled' and ``combined_from`` listing the rows it came from). :func:`pool` pools
+    exactly the 'pooled' rows. Independent of row order: every tie is broken by ids.
     """
+    eff = _with_defaults(eff)
+    by = list(by)
+    unknown = [c for c in by if c not in eff.columns]
+    if unknown:
+        raise ValueError(f"cannot group by {', '.join(unknown)}; choose from {', '.join(eff.columns)}")
     keys = [*dict.fromkeys([*by, *ALIKE])]
-    ranked = eff.assign(
-        _src=eff["source"].map(SOURCE_RANK).fillna(9),
-        _active=eff["placebo_is_active"].fillna(False).astype(bool),
-        _n=(eff["n1"].astype(float).fillna(0) + eff["n2"].astype(float).fillna(0)),
+    out = eff.copy()
+    out["reason"] = _reasons(eff, include_approximate, inferred_scales, imputed_sd)
+    out["status"] = np.where(out["reason"] == "", "pooled", "left out")
+    out["combined_from"] = ""
+    cand = out[out["status"] == "pooled"]
+    if cand.empty:
+        return out
+    ref = cand["window"].map(rules.WINDOW_REFERENCE_WEEKS).astype(float)
+    ranked = cand.assign(
+        _primary=~cand["primary"].astype(bool),
+        _pop=cand["population"].map(rules.POPULATION_RANK).fillna(9),
+        _src=cand["source"].map(rules.SOURCE_RANK).fillna(9),
+        _dist=(cand["time_weeks"].astype(float) - ref).abs().fillna(0.0),
+        _active=cand["placebo_is_active"].astype(bool),
+        _approx=cand["approximate"].astype(bool),
+        _n=-(cand["n1"].astype(float).fillna(0) + cand["n2"].astype(float).fillna(0)),
+        _key=cand[keys].astype(str).agg("\x1f".join, axis=1),
+        _cmp=cand["comparator_arm_id"].fillna("").astype(str),
     )
-    ranked = ranked.sort_values(
-        [*keys, "cohort", "_src", "time_weeks", "_active", "approximate", "_n", "study_id", "arm_id"],
-        ascending=[*([True] * len(keys)), True, True, False, True, True, False, True, True],
-        kind="stable",
+    order = ["_key", "cohort", "_primary", "_pop", "_src", "_dist", "_active", "_approx", "_n", "study_id", "row_id", "arm_id", "_cmp"]
+    ranked = ranked.sort_values(order, kind="mergesort")
+    first = ranked.drop_duplicates(["_key", "cohort"], keep="first")
+    occasion = ["study_id", "time_weeks", "source", "domain", "instrument"]
+    top = first.set_index(["_key", "cohort"])
+    where = pd.MultiIndex.from_frame(ranked[["_key", "cohort"]])
+    mine = top[occasion].reindex(where).reset_index(drop=True)
+    same = np.ones(len(ranked), dtype=bool)
+    for c in occasion:
+        a, b = ranked[c].to_numpy(), mine[c].to_numpy()
+        same &= (a == b) | (pd.isna(a) & pd.isna(b))
+    from_arms = ranked["source"].isin(list(_COMBINABLE)).to_numpy()
+    is_first = ranked.index.isin(first.index)
+    keep = is_first | (same & from_arms)
+    win_of = top["row_id"].reindex(where).to_numpy()
+    dropped = ranked.index[~keep]
+    out.loc[dropped, "status"] = "left out"
+    out.loc[dropped, "reason"] = [f"one-per-cohort: {w} chosen for this cohort and pool" for w in win_of[~keep]]
+    kept = ranked[keep]
+    multi = kept.groupby(["_key", "cohort"])["row_id"].transform("size") > 1
+    merged = []
+    for _, g in kept[multi.to_numpy()].groupby(["_key", "cohort"], sort=True):
+        row = _combine_arms(g)
+        if row is None:  # arms without n or SD cannot be combined: the first comparison stands
+            rest = g.index[1:]
+            out.loc[rest, "status"] = "left out"
+            out.loc[rest, "reason"] = f"multi-arm: arms lack n or SD to combine; {g['row_id'].iloc[0]} chosen"
+            continue
+        out.loc[g.index, "status"] = "combined"
+        out.loc[g.index, "reason"] = f"multi-arm: combined into {row['row_id']}"
+        merged.append(row)
+    if merged:
+        extra = pd.DataFrame(merged)[[c for c in out.columns]]
+        out = pd.concat([out, extra], ignore_index=True)
+    return out
+
+
+_COMBINABLE = {"arms' changes": "MD", "arms' final values": "MD", "arms' counts": "binary"}
+
+
+def _pool_side(m: np.ndarray, sd: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
+    """Several arms as one group (Handbook Table 6.5.a): total n, weighted mean, combined SD."""
+    mean, s, total = float(m[0]), float(sd[0]), float(n[0])
+    for mi, si, ni in zip(m[1:], sd[1:], n[1:], strict=True):
+        nt = total + ni
+        s = float(np.sqrt(((total - 1) * s**2 + (ni - 1) * si**2 + total * ni / nt * (mean - mi) ** 2) / (nt - 1)))
+        mean = (total * mean + ni * mi) / nt
+        total = nt
+    return mean, s, total
+
+
+def _combine_arms(g: pd.DataFrame) -> dict | None:
+    """One comparison from the comparisons of a multi-arm trial that fall in one pool: the arms on
+    each side merged into one group (rule 'multi-arm'; Handbook 23.3.4, its recommended approach,
+    so that one trial counts once). None when a side lacks the n or SD that merging needs."""
+    first = g.iloc[0].to_dict()
+    side1 = g.drop_duplicates("arm_id")
+    side2 = g.drop_duplicates("_cmp")
+    measure = str(first["measure"])
+    n1, n2 = side1["n1"].to_numpy(float), side2["n2"].to_numpy(float)
+    if np.isnan(n1).any() or np.isnan(n2).any():
+        return None
+    if measure in BINARY_MEASURES:
+        e1, e2 = side1["e1"].to_numpy(float).sum(), side2["e2"].to_numpy(float).sum()
+        fn = {"RR": es.log_risk_ratio, "OR": es.log_odds_ratio, "RD": es.risk_difference}[measure]
+        yi, vi = fn(np.array([e1]), np.array([n1.sum()]), np.array([e2]), np.array([n2.sum()]))
+        first.update(e1=e1, e2=e2, n1=n1.sum(), n2=n2.sum())
+    else:
+        sd1, sd2 = side1["sd1"].to_numpy(float), side2["sd2"].to_numpy(float)
+        if np.isnan(sd1).any() or np.isnan(sd2).any():
+            return None
+        m1, s1, t1 = _pool_side(side1["m1"].to_numpy(float), sd1, n1)
+        m2, s2, t2 = _pool_side(side2["m2"].to_numpy(float), sd2, n2)
+        fn = es.mean_difference if measure == "MD" else es.standardized_mean_difference
+        yi, vi = fn(*(np.array([x]) for x in (m1, s1, t1, m2, s2, t2)))
+        first.update(m1=m1, sd1=s1, n1=t1, m2=m2, sd2=s2, n2=t2, v1=s1**2 / t1, v2=s2**2 / t2)
+    first.update(
+        yi=float(np.ravel(yi)[0]),
+        vi=float(np.ravel(vi)[0]),
+        arm_id="+".join(side1["arm_id"].astype(str)),
+        comparator_arm_id="+".join(side2["_cmp"].astype(str)),
+        arm_label=" + ".join(side1["arm_label"].astype(str)),
+        comparator_label=" + ".join(side2["comparator_label"].astype(str)),
+        row_id="(" + ", ".join(g["row_id"].astype(str)) + ")",
+        combined_from=", ".join(g["row_id"].astype(str)),
+        status="pooled",
+        reason="",
+        source=f"{first['source']}, arms combined",
     )
-    chosen = ranked.drop_duplicates([*keys, "cohort"], keep="first")
-    return chosen.drop(columns=["_src", "_active", "_n"])
+    return first
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+POOL_COLUMNS = [
+    "k",
+    "n_participants",
+    "estimate",
+    "se",
+    "ci_lb",
+    "ci_ub",
+    "pval",
+    "tau2",
+    "I2",
+    "Q",
+    "Q_p",
+    "pi_lb",
+    "pi_ub",
+    "exp_estimate",
+    "exp_ci_lb",
+    "exp_ci_ub",
+    "exp_pi_lb",
+    "exp_pi_ub",
+    "high_rob",
+    "n_imputed_sd",
+    "n_approximate",
+    "studies",
+    "mean_weeks",
+    "method",
+]
 
 
 def pool(
     eff: pd.DataFrame,
     by: Sequence[str] = ("therapy", "window"),
     method: str = "REML",
-    knha: bool = False,
+    test: str = "adhoc",
     level: float = 95,
     include_approximate: bool = False,
+    inferred_scales: bool = False,
+    imputed_sd: bool = True,
+    knha: bool | None = None,
 ) -> pd.DataFrame:
-    """Random-effects pooling per group (default: therapy x follow-up window).
+    """Random-effects pooling per group (default: therapy x follow-up window), by the rules of
+    :mod:`explorer.analysis.comparability` (see :func:`explain` for the rows each pool took).
 
-    Effects are pooled only when alike: the groups always include outcome, measure, effect kind
-    and comparator kind. Each cohort contributes once per group (:func:`select_one_per_cohort`);
-    approximate effects (medians in place of means) are left out unless asked for. Baseline-only
-    rows (window '') never pool.
+    ``eff`` is :func:`effects` output or any frame with ``yi`` and ``vi`` (the other columns are
+    used when present). ``test`` is ``"adhoc"`` (Hartung-Knapp-Sidik-Jonkman with metafor's ad
+    hoc correction, the default), ``"knha"`` (plain HKSJ) or ``"z"``; ``knha=True/False`` is the
+    older spelling of ``test="knha"``/``"z"``. Prediction intervals are given from k = 3 on.
+    For RR and OR, ``estimate`` and its bounds are on the log scale (as metafor's), and the
+    ``exp_*`` columns give them as ratios. One shape always: the group keys then
+    :data:`POOL_COLUMNS`, also when nothing pools.
     """
+    if knha is not None:
+        test = "knha" if knha else "z"
     by = list(by)
-    unknown = [c for c in by if c not in eff.columns]
-    if unknown:
-        raise ValueError(f"cannot group by {', '.join(unknown)}; choose from {', '.join(EFFECT_COLUMNS)}")
-    data = eff if include_approximate else eff[~eff["approximate"].astype(bool)]
-    if "window" in data.columns:
-        data = data[data["window"] != ""]
-    chosen = select_one_per_cohort(data, by)
     keys = [*dict.fromkeys([*by, *ALIKE])]
+    rows = explain(eff, by, include_approximate, inferred_scales, imputed_sd)
+    chosen = rows[rows["status"] == "pooled"]
     if chosen.empty:
-        return pd.DataFrame(
-            columns=[
-                *keys,
-                "k",
-                "estimate",
-                "se",
-                "ci_lb",
-                "ci_ub",
-                "tau2",
-                "I2",
-                "Q",
-                "Q_p",
-                "pi_lb",
-                "pi_ub",
-                "studies",
-            ]
-        )
-    result = pool_frame(chosen, by=keys, method=method, knha=knha, level=level)
-    grouped = chosen.groupby(keys, sort=True, observed=True)
-    result["studies"] = grouped["label"].agg(lambda s: "; ".join(sorted(s))).to_numpy()
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in [*keys, *POOL_COLUMNS]})
+    result = pool_frame(chosen, by=keys, method=method, test=test, level=level)
+    grouped = chosen.groupby(keys, sort=True, observed=True, dropna=False)
+    k = result["k"].to_numpy()
+    few = k < rules.MIN_K_PREDICTION
+    result.loc[few, ["pi_lb", "pi_ub"]] = np.nan
+    result["n_participants"] = grouped.apply(_participants, include_groups=False).to_numpy()
+    result["high_rob"] = grouped["risk_of_bias"].agg(lambda s: int((s == "high").sum())).to_numpy()
+    result["n_imputed_sd"] = grouped["sd_imputed"].agg(lambda s: int(s.astype(bool).sum())).to_numpy()
+    result["n_approximate"] = grouped["approximate"].agg(lambda s: int(s.astype(bool).sum())).to_numpy()
+    result["studies"] = grouped["label"].agg(lambda s: "; ".join(sorted(set(map(str, s))))).to_numpy()
     result["mean_weeks"] = grouped["time_weeks"].mean().to_numpy()
-    result["method"] = method.upper() + ("+KNHA" if knha else "")
-    return result
+    result["method"] = method.upper() + {"adhoc": "+HKSJ (ad hoc)", "knha": "+HKSJ", "z": ""}[test]
+    ratio = result["measure"].isin(RATIO_MEASURES).to_numpy() if "measure" in result else np.zeros(len(result), bool)
+    for c in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
+        result[f"exp_{c}"] = np.where(ratio, np.exp(result[c].astype(float)), np.nan)
+    return result[[*keys, *POOL_COLUMNS]]
 
 
-def _one_group(eff: pd.DataFrame, by: Sequence[str], include_approximate: bool) -> pd.DataFrame:
-    data = eff if include_approximate else eff[~eff["approximate"].astype(bool)]
-    if "window" in data.columns:
-        data = data[data["window"] != ""]
-    chosen = select_one_per_cohort(data, by)
+def _participants(g: pd.DataFrame) -> float:
+    """Participants in a pool: each arm of each study counted once."""
+    arms = pd.concat(
+        [
+            g[["study_id", "arm_id", "n1"]].set_axis(["study_id", "arm", "n"], axis=1),
+            g[["study_id", "comparator_arm_id", "n2"]].set_axis(["study_id", "arm", "n"], axis=1),
+        ]
+    ).dropna(subset=["n"])
+    arms = arms[arms["arm"].astype(str) != ""]
+    return float(arms.drop_duplicates(["study_id", "arm"])["n"].astype(float).sum())
+
+
+def _one_group(
+    eff: pd.DataFrame, by: Sequence[str], include_approximate: bool, inferred_scales: bool = False, imputed_sd: bool = True
+) -> pd.DataFrame:
+    rows = explain(eff, by, include_approximate, inferred_scales, imputed_sd)
+    chosen = rows[rows["status"] == "pooled"]
     keys = [*dict.fromkeys([*by, *ALIKE])]
-    if chosen.groupby(keys, observed=True).ngroups > 1:
+    groups = chosen.groupby(keys, observed=True, dropna=False).ngroups
+    if groups > 1:
         raise ValueError(
-            f"the effects form {chosen.groupby(keys, observed=True).ngroups} pooling groups; "
-            f"filter them to one group (by {', '.join(keys)}) first"
+            f"the effects form {groups} pooling groups; filter them to one group (by {', '.join(keys)}) first"
         )
     return chosen.reset_index(drop=True)
 
@@ -414,7 +705,7 @@ def sensitivity(
     eff: pd.DataFrame,
     by: Sequence[str] = ("therapy", "window"),
     method: str = "REML",
-    knha: bool = False,
+    test: str = "adhoc",
     include_approximate: bool = False,
 ) -> pd.DataFrame:
     """Leave-one-out for one pooling group: the pool without each study in turn (metafor's
@@ -422,19 +713,15 @@ def sensitivity(
     from explorer.analysis.pooling import leave_one_out
 
     chosen = _one_group(eff, list(by), include_approximate)
-    res = pd.DataFrame(
-        leave_one_out(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float), method, knha)
-    )
-    return pd.concat(
-        [chosen[["study_id", "label", "yi", "vi"]].rename(columns={"label": "omitted"}), res], axis=1
-    )
+    res = pd.DataFrame(leave_one_out(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float), method, test=test))
+    return pd.concat([chosen[["study_id", "label", "yi", "vi"]].rename(columns={"label": "omitted"}), res], axis=1)
 
 
 def funnel(
     eff: pd.DataFrame,
     by: Sequence[str] = ("therapy", "window"),
     method: str = "REML",
-    knha: bool = False,
+    test: str = "adhoc",
     include_approximate: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, float] | None]:
     """Funnel-plot data (yi against its standard error) and Egger's regression test.
@@ -446,10 +733,10 @@ def funnel(
 
     chosen = _one_group(eff, list(by), include_approximate)
     points = chosen[["study_id", "label", "yi", "vi"]].assign(sei=np.sqrt(chosen["vi"].to_numpy(float)))
-    test = None
+    result = None
     if len(chosen) >= 10:
-        test = egger_test(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float), method, knha)
-    return points, test
+        result = egger_test(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float), method, test=test)
+    return points, result
 
 
 def subgroups(
@@ -457,7 +744,7 @@ def subgroups(
     subgroup: str,
     by: Sequence[str] = ("therapy", "window"),
     method: str = "REML",
-    knha: bool = False,
+    test: str = "adhoc",
     include_approximate: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Pools per level of ``subgroup`` (approach, guidance, indication, ...) within one pooling
@@ -468,12 +755,12 @@ def subgroups(
     if subgroup not in chosen.columns:
         raise ValueError(f"unknown subgroup column {subgroup!r}")
     chosen = chosen.assign(**{subgroup: chosen[subgroup].fillna("not reported")})
-    table = pool_frame(chosen, by=[subgroup], method=method, knha=knha)
-    test = subgroup_test(
+    table = pool_frame(chosen, by=[subgroup], method=method, test=test)
+    result = subgroup_test(
         chosen["yi"].to_numpy(float),
         chosen["vi"].to_numpy(float),
         chosen[subgroup].to_numpy(),
         method=method,
-        knha=knha,
+        test=test,
     )
-    return table, test
+    return table, result

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from explorer.analysis.comparability import critical_value, se_from_p, small_sample_df
+
 PAIN_DOMAINS = ("pain_leg", "pain_back", "pain_overall")
 Z95 = 1.959963984540054
 
@@ -92,9 +94,27 @@ def harmonise(rows: pd.DataFrame, top: float, n_fallback: pd.Series | None = Non
     se_rep = rows["se"].to_numpy(dtype=float) * factor
     se = np.where(~np.isnan(se_rep), se_rep, sd / np.sqrt(n))
     has_ci = ~np.isnan(lb)
-    se = np.where(np.isnan(se) & has_ci, (ub - lb) / (2 * Z95), se)
-    lb = np.where(has_ci, lb, value - Z95 * se)
-    ub = np.where(has_ci, ub, value + Z95 * se)
+    # Handbook 6.5.2.2-6.5.2.3: the printed level, and Student's t for small groups.
+    level = rows["ci_level"].to_numpy(dtype=float) if "ci_level" in rows else np.full(len(rows), np.nan)
+    level = np.where(np.isnan(level), 95.0, level)
+    df = small_sample_df(measure, n)
+    if has_ci.any():  # quantiles only where a CI is printed (no scipy on data without one)
+        crit = np.full(len(rows), np.nan)
+        crit[has_ci] = critical_value(level[has_ci], df[has_ci])
+        se = np.where(np.isnan(se) & has_ci, (ub - lb) / (2 * crit), se)
+    # Handbook 6.3.2: a mean difference printed only with an exact p-value.
+    from_p = np.zeros(len(rows), dtype=bool)
+    if "p_value" in rows and "p_operator" in rows:
+        exact = (rows["p_operator"] == "=").to_numpy() & (measure == "mean_difference") & np.isnan(se)
+        exact &= ~np.isnan(rows["p_value"].to_numpy(dtype=float))
+        if exact.any():
+            se_p = np.full(len(rows), np.nan)
+            se_p[exact] = se_from_p(value[exact], rows["p_value"].to_numpy(dtype=float)[exact], df[exact])
+            from_p = exact & ~np.isnan(se_p)
+            se = np.where(from_p, se_p, se)
+    keep_ci = has_ci & (level == 95.0)
+    lb = np.where(keep_ci, lb, value - Z95 * se)
+    ub = np.where(keep_ci, ub, value + Z95 * se)
 
     unit = "0-10" if top == 10 else "% of range"
     how = []
@@ -106,8 +126,13 @@ def harmonise(rows: pd.DataFrame, top: float, n_fallback: pd.Series | None = Non
             parts.append("direction reversed (higher was better)")
         if use_median[i]:
             parts.append("median shown in place of a mean (approximate)")
-        if has_ci[i]:
+        if keep_ci[i]:
             parts.append("95% CI as reported")
+        elif has_ci[i]:
+            t_note = f", t with {df[i]:g} df" if not np.isnan(df[i]) else ""
+            parts.append(f"SE from the reported {level[i]:g}% CI{t_note}; 95% CI from that SE")
+        elif from_p[i]:
+            parts.append("SE from the exact p-value (approximate)")
         elif not np.isnan(se_rep[i]):
             parts.append("CI from reported SE")
         elif not np.isnan(se[i]):
@@ -124,6 +149,7 @@ def harmonise(rows: pd.DataFrame, top: float, n_fallback: pd.Series | None = Non
             "sd": sd,
             "n": n,
             "approximate": use_median,
+            "se_from_p": from_p,
             "derivation": how,
         },
         index=rows.index,

@@ -83,6 +83,21 @@ _FISHER_PLAIN_ITER = 50  # plain Fisher steps before the safeguarded Newton take
 # --------------------------------------------------------------------------- helpers
 
 
+TESTS: tuple[str, ...] = ("z", "knha", "adhoc")
+
+
+def _check_test(test: str | None, knha: bool) -> str:
+    """metafor's ``test``: ``"z"``, ``"knha"`` (Hartung-Knapp-Sidik-Jonkman) or ``"adhoc"`` (HKSJ
+    whose variance factor is not allowed below 1). ``knha=True`` is the older spelling of
+    ``test="knha"``; an explicit ``test`` wins."""
+    if test is None:
+        return "knha" if knha else "z"
+    t = str(test).lower()
+    if t not in TESTS:
+        raise ValueError(f"test must be one of {TESTS}, not {test!r}")
+    return t
+
+
 def _check_method(method: str) -> str:
     m = str(method).upper()
     if m not in METHODS:
@@ -355,6 +370,7 @@ def pool_arrays(
     knha: bool = False,
     level: float = 95,
     n_groups: int | None = None,
+    test: str | None = None,
 ) -> dict[str, NDArray[np.float64] | NDArray[np.intp]]:
     """Pool effect sizes within every group at once, as ``metafor::rma.uni`` + ``predict()``.
 
@@ -370,6 +386,9 @@ def pool_arrays(
     knha
         Knapp-Hartung adjustment (metafor ``test="knha"``): t(k-1) tests, CIs and PIs and the
         untruncated variance factor ``RSS/(k-1)``. Ignored for ``k = 1``, as in metafor.
+    test
+        ``"z"``, ``"knha"`` or ``"adhoc"`` (metafor's ``test``; overrides ``knha``). ``"adhoc"``
+        is ``"knha"`` with the variance factor truncated below at 1.
     level
         Confidence level, 95 or 0.95.
     n_groups
@@ -408,10 +427,11 @@ def pool_arrays(
     keep = np.isfinite(y_all) & np.isfinite(v_all)
     y = y_all[keep]
     v = np.maximum(v_all[keep], 0.0)  # metafor: "Negative sampling variances constrained to zero"
-    return _pool(_Sums(codes_all[keep], n_groups), y, v, method, bool(knha), level_to_alpha(level))
+    mode = _check_test(test, knha)
+    return _pool(_Sums(codes_all[keep], n_groups), y, v, method, mode, level_to_alpha(level))
 
 
-def _pool(s: _Sums, y: FloatArray, v: FloatArray, method: str, knha: bool, alpha: float) -> dict:
+def _pool(s: _Sums, y: FloatArray, v: FloatArray, method: str, mode: str, alpha: float) -> dict:
     k = np.bincount(s.codes, minlength=s.n).astype(np.intp)
     kf = k.astype(float)
     multi = k >= 2
@@ -442,10 +462,12 @@ def _pool(s: _Sums, y: FloatArray, v: FloatArray, method: str, knha: bool, alpha
         w = np.where(denom > 0, 1 / np.where(denom > 0, denom, 1.0), 0.0)
         sw_re, est, r = _weighted_fit(s, y, w)
         var_est = 1 / sw_re
-        use_t = knha & multi
-        if knha:
+        use_t = (mode != "z") & multi
+        if mode != "z":
             rss = s(w * r**2)
             s2w = np.where(rss <= _EPS, 0.0, rss / (kf - 1))
+            if mode == "adhoc":
+                s2w = np.maximum(s2w, 1.0)
             var_est = np.where(use_t, s2w * var_est, var_est)
         se = np.sqrt(var_est)
         ddf = np.where(use_t, kf - 1, np.nan)
@@ -528,6 +550,7 @@ def pool_frame(
     yi: str = "yi",
     vi: str = "vi",
     dropna: bool = True,
+    test: str | None = None,
 ) -> pd.DataFrame:
     """Pool ``df[yi]``/``df[vi]`` within each combination of the ``by`` columns.
 
@@ -556,6 +579,7 @@ def pool_frame(
         knha=knha,
         level=level,
         n_groups=n_groups,
+        test=test,
     )
     return pd.concat([keys, pd.DataFrame(res)], axis=1)
 
@@ -564,7 +588,12 @@ def pool_frame(
 
 
 def leave_one_out(
-    yi: ArrayLike, vi: ArrayLike, method: Method | str = "REML", knha: bool = False, level: float = 95
+    yi: ArrayLike,
+    vi: ArrayLike,
+    method: Method | str = "REML",
+    knha: bool = False,
+    level: float = 95,
+    test: str | None = None,
 ) -> dict[str, NDArray]:
     """Each study omitted in turn, as ``metafor::leave1out()``, in one vectorised pool.
 
@@ -579,7 +608,7 @@ def leave_one_out(
         raise ValueError("leave-one-out needs at least 2 studies (metafor stops at k = 1)")
     others = np.broadcast_to(idx, (k, k))[~np.eye(k, dtype=bool)]
     codes = np.repeat(np.arange(k, dtype=np.intp), k - 1)
-    res = pool_arrays(y[others], v[others], codes, method=method, knha=knha, level=level, n_groups=k)
+    res = pool_arrays(y[others], v[others], codes, method=method, knha=knha, level=level, n_groups=k, test=test)
     out: dict[str, NDArray] = {}
     for key, val in res.items():
         full = np.zeros(y.size, dtype=np.intp) if key == "k" else np.full(y.size, np.nan)
@@ -592,7 +621,7 @@ def leave_one_out(
 
 
 def _meta_regression(
-    y: FloatArray, v: FloatArray, x: FloatArray, method: str, knha: bool, alpha: float
+    y: FloatArray, v: FloatArray, x: FloatArray, method: str, mode: str, alpha: float
 ) -> dict[str, FloatArray | float]:
     """One mixed-effects meta-regression ``y ~ X`` as ``rma.uni(mods=)`` (dense, per call).
 
@@ -684,10 +713,14 @@ def _meta_regression(
     xtwx = x.T @ (x * w[:, None])
     vb = np.linalg.inv(xtwx)
     beta = vb @ (x.T @ (w * y))
+    if isinstance(mode, bool):  # the older boolean spelling
+        mode = "knha" if mode else "z"
+    knha = mode != "z"
     ddf = float(k - p) if knha else np.nan
     if knha:
         rss = float(np.sum(w * (y - x @ beta) ** 2))
-        vb = vb * (0.0 if rss <= _EPS else rss / (k - p))
+        s2w = 0.0 if rss <= _EPS else rss / (k - p)
+        vb = vb * (max(s2w, 1.0) if mode == "adhoc" else s2w)
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = beta / se
@@ -720,7 +753,12 @@ def _meta_regression(
 
 
 def egger_test(
-    yi: ArrayLike, vi: ArrayLike, method: Method | str = "REML", knha: bool = False, level: float = 95
+    yi: ArrayLike,
+    vi: ArrayLike,
+    method: Method | str = "REML",
+    knha: bool = False,
+    level: float = 95,
+    test: str | None = None,
 ) -> dict[str, float]:
     """Egger-type regression test for funnel-plot asymmetry, as metafor's default ``regtest()``.
 
@@ -737,7 +775,7 @@ def egger_test(
     if y.size < 3:
         raise ValueError("the regression test needs at least 3 studies")
     x = np.column_stack([np.ones_like(v), np.sqrt(v)])
-    fit = _meta_regression(y, v, x, method, bool(knha), level_to_alpha(level))
+    fit = _meta_regression(y, v, x, method, _check_test(test, knha), level_to_alpha(level))
     return {
         "zval": float(fit["zval"][1]),
         "pval": float(fit["pval"][1]),
@@ -759,6 +797,7 @@ def subgroup_test(
     knha: bool = False,
     level: float = 95,
     tau2: Literal["separate", "common"] = "separate",
+    test: str | None = None,
 ) -> dict[str, object]:
     """Test for differences between subgroups.
 
@@ -783,7 +822,7 @@ def subgroup_test(
     if groups.size < 2:
         raise ValueError("need at least two subgroups")
     if tau2 == "separate":
-        pooled = pool_arrays(y, v, codes.astype(np.intp), method=method, knha=knha, level=level)
+        pooled = pool_arrays(y, v, codes.astype(np.intp), method=method, knha=knha, level=level, test=test)
         est, se = pooled["estimate"], pooled["se"]
         use = np.isfinite(est) & (se > 0)
         w = 1 / se[use] ** 2
@@ -797,7 +836,7 @@ def subgroup_test(
     if tau2 != "common":
         raise ValueError("tau2 must be 'separate' or 'common'")
     x = np.column_stack([np.ones_like(y)] + [(codes == g).astype(float) for g in range(1, groups.size)])
-    fit = _meta_regression(y, np.maximum(v, 0.0), x, method, bool(knha), level_to_alpha(level))
+    fit = _meta_regression(y, np.maximum(v, 0.0), x, method, _check_test(test, knha), level_to_alpha(level))
     return {
         "approach": "common", "Q": float(fit["QM"]), "df": float(fit["QM_df"]),
         "pval": float(fit["QM_p"]), "tau2": float(fit["tau2"]), "groups": groups,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from explorer.analysis.effects import pool, select_one_per_cohort
+from explorer.analysis.effects import explain, pool
 from explorer.analysis.harmonise import MCID, SHORT_LABEL, outcome_unit
 from explorer.analysis.series import RESPONDERS, arm_series, changes_from_finals, contrast_series
 from explorer.data.load import Evidence
@@ -201,8 +201,8 @@ class Model:
         s = self.series(state.outcome, "difference")
         s = s[self._mask(s, state.with_(windows=()), comparator_column="comparator_kind")]
         s = s[(s["therapy"] == therapy) & (s["window"] == window) & (s["comparator_kind"] == comparator)]
-        s = s[~s["approximate"].astype(bool)]
-        chosen = select_one_per_cohort(s, ["therapy", "window"]).reset_index(drop=True)
+        rows = explain(s, ["therapy", "window"])
+        chosen = rows[rows["status"] == "pooled"].reset_index(drop=True)
         kept = chosen[~chosen["study_id"].isin(leave_out)]
         if kept.empty:
             return chosen, None

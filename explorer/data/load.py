@@ -35,6 +35,8 @@ class Evidence:
     package: Package = field(repr=False)
     version: str
     data_dir: Path
+    searches: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    screening: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -44,6 +46,8 @@ class Evidence:
             "adverse_events": self.adverse_events,
             "review_estimates": self.review_estimates,
             "review_includes": self.review_includes,
+            "searches": self.searches,
+            "screening": self.screening,
         }
 
     def __repr__(self) -> str:
@@ -74,6 +78,8 @@ def load(data_dir: str | Path | None = None) -> Evidence:
         adverse_events=frames["adverse_events"],
         review_estimates=frames["review_estimates"],
         review_includes=frames["review_includes"],
+        searches=frames["searches"],
+        screening=frames["screening"],
         package=pkg,
         version=version or pkg.version,
         data_dir=path,

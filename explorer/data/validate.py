@@ -22,7 +22,7 @@ from explorer.data.schema import SCHEMA_FILE, Field, Package, Resource, read_pac
 
 TRUE_VALUES = {"true", "True", "TRUE"}
 FALSE_VALUES = {"false", "False", "FALSE"}
-OPTIONAL_RESOURCES = {"adverse_events", "review_estimates", "review_includes"}
+OPTIONAL_RESOURCES = {"adverse_events", "review_estimates", "review_includes", "searches", "screening"}
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _FRIENDLY_PATTERN = {
     "doi": "malformed DOI {v!r} (expected '10.<registrant>/<suffix>' without a resolver prefix)",
@@ -241,7 +241,7 @@ def _comparability_rules(v: dict[str, object], report: Callable[[str, str], None
     responder_row = measure == "responders" and v["domain"] not in ("surgery", "surgery_avoided")
     if responder_row and not v["responder_class"]:
         report("responder_class", "a responders row needs its responder_class")
-    if v["responder_class"] and not responder_row:
+    if v["responder_class"] and not (responder_row or (measure == "test" and v["domain"] == "responders")):
         report("responder_class", "responder_class applies to responders rows only (not surgery)")
     if v["p_operator"] and v["p_value"] is None:
         report("p_value", "p_operator needs the p_value it qualifies")

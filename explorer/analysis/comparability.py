@@ -1,0 +1,272 @@
+"""What may be combined with what: the explorer's pooling rules, written down once.
+
+Every layer that pools or describes a pool (``explorer.effects``/``explorer.pool``, the CLI, the
+dashboard, the summary sentences) takes its rules from here, and ``explorer dictionary`` prints
+:data:`RULES` into the data dictionary, so the text a user reads is the code that runs.
+
+The rules follow the Cochrane Handbook for Systematic Reviews of Interventions (version 6.4,
+2023): chapter 6 for turning what papers print into effect sizes, chapter 10 for what is
+combined, chapter 23 for multi-arm trials, and the Cochrane Back and Neck group's follow-up
+windows. Where a rule is a choice among defensible options, the choice and its reason are given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from explorer.analysis import distributions as dist
+from explorer.analysis.effect_sizes import level_to_alpha
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One pooling rule: a short id used in "left out because ..." reasons, and its text."""
+
+    id: str
+    title: str
+    text: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "alike",
+        "Only like with like",
+        "Effects pool only within one outcome, effect measure, kind of effect (between-group "
+        "contrast or within-arm change), comparator class and, for responders, one responder "
+        "class. A standardised mean difference never mixes differences of changes with differences "
+        "of final values (Handbook 10.5.2). Rows that give only a p-value or a direction feed the "
+        "effect-direction display, never a pool.",
+    ),
+    Rule(
+        "comparator",
+        "Comparator classes",
+        "Default (Cochrane: Oliveira 2020, Quraishi 2012): an inert injection (saline, contrast, "
+        "sham) or local anaesthetic alone is placebo/sham; another active treatment is active; "
+        "conservative care is conservative. Strict (a sensitivity choice): placebo/sham only for "
+        "inert injections without local anaesthetic; local anaesthetic alone then counts as active. "
+        "Epidural saline counts as inert in both, as in Oliveira 2020 (Bicket 2013 argues it is not).",
+    ),
+    Rule(
+        "scale",
+        "A common scale",
+        "A continuous row enters a mean-difference pool only with its scale range and direction. "
+        "Pain is put on 0-10 and every other instrument on 0-100 % of its range, lower is better. "
+        "A scale inferred from the values (a VAS whose range the paper does not state) is left out "
+        "unless asked for (inferred_scales=True; the dashboard's 'inferred scales' switch).",
+    ),
+    Rule(
+        "unit",
+        "Participants only",
+        "Only rows counting participants pool; rows counting joints, injections, levels or discs are "
+        "shown, not pooled (unit-of-analysis error, Handbook 6.2).",
+    ),
+    Rule(
+        "subgroup",
+        "Whole trials only",
+        "Subgroup results are shown, never pooled with whole trials (Handbook 10.11).",
+    ),
+    Rule(
+        "time",
+        "One time axis",
+        "Every row is placed at weeks since the first injection: a printed range at its midpoint, a "
+        "time counted from a later injection shifted by the protocol's schedule (anchor_offset_weeks). "
+        "Both are flagged; a time whose anchor cannot be placed is kept at its printed value and "
+        "flagged. Follow-up windows: immediate <= 2 weeks, short term <= 3 months, intermediate < 12 "
+        "months, long term >= 12 months (Cochrane Back and Neck group).",
+    ),
+    Rule(
+        "one-per-cohort",
+        "One contribution per cohort and pool",
+        "Papers reporting the same participants share a cohort (the root of their parent_id chain) "
+        "and contribute once per pool. Among a cohort's candidate rows the choice, independent of "
+        "row order, is: the trial's primary outcome first; then intention to treat; then the best "
+        "source (a reported adjusted difference, a reported difference of changes, of final values, "
+        "one computed from the arms' changes, from their final values); then the time nearest the "
+        "window's reference time (1, 7.5, 32.5 and 52 weeks); then an inert comparator before an "
+        "active 'placebo'; then exact before approximate values; then the larger sample; then ids.",
+    ),
+    Rule(
+        "multi-arm",
+        "Multi-arm trials",
+        "When several arms of one trial enter the same pool (two steroid arms against one placebo, "
+        "or one steroid arm against two placebo arms), the arms on each side are combined into one "
+        "group, the approach the Handbook recommends (23.3.4; formulae in Table 6.5.a): counts are "
+        "added, means weighted by n, SDs combined. No arm is dropped or counted twice and the trial "
+        "counts once. Where an arm lacks the n or SD that combining needs, the first comparison by "
+        "the one-per-cohort order enters and the others are listed as left out.",
+    ),
+    Rule(
+        "conversions",
+        "From printed numbers to effect sizes",
+        "Handbook chapter 6: a CI's level is honoured; an SD or SE from a CI uses Student's t when a "
+        "group has fewer than 60 participants (6.5.2.2-6.5.2.3); the SE of a mean difference printed "
+        "only with an exact p-value comes from that p-value (flagged approximate, 6.3.2); medians "
+        "stand in for means only when asked (include_approximate=True).",
+    ),
+    Rule(
+        "imputed-sd",
+        "Missing standard deviations",
+        "An arm without an SD, SE or CI borrows the pooled SD of the other studies in the data that "
+        "report the same instrument and kind of value (final or change) on the common scale, when at "
+        "least two do (Furukawa 2006, J Clin Epidemiol 59:7-10; Handbook 6.5.2.7). Every such row is "
+        "flagged, and every pool is also given without them (imputed_sd=False).",
+    ),
+    Rule(
+        "small-k",
+        "Intervals for few studies",
+        "Random effects by REML with Hartung-Knapp-Sidik-Jonkman intervals and metafor's ad hoc "
+        "correction (the variance factor is not allowed below 1: test='adhoc'), because with few "
+        "studies the normal-based interval is too narrow and plain HKSJ can be narrower than the "
+        "common-effect interval (Roever, Knapp, Friede 2015, BMC Med Res Methodol 15:99; IntHout "
+        "2014; Handbook 10.10.4). Prediction intervals only from 3 studies on (IntHout 2016).",
+    ),
+)
+RULE_IDS = {r.id for r in RULES}
+
+#: Agents that make a placebo inert under the strict definition.
+INERT_AGENTS = frozenset({"saline", "contrast", "none"})
+COMPARATOR_DEFINITIONS = ("cochrane", "strict")
+#: Responder classes that pool (``other`` covers undefined or one-off definitions).
+POOLED_RESPONDER_CLASSES = frozenset(
+    {
+        "pain_relief_50",
+        "pain_relief_30",
+        "pain_relief_other",
+        "complete_relief",
+        "function_improvement",
+        "composite_success",
+        "global_rating",
+    }
+)
+POPULATION_RANK = {"itt": 0, "available_case": 1, "per_protocol": 2, "not_reported": 3}
+#: Reported contrasts first, adjusted first (Handbook 10.5.2: adjusted analyses are preferred).
+SOURCE_RANK = {
+    "reported MD (adjusted)": 0,
+    "reported MD (of changes)": 1,
+    "reported MD (of final values)": 2,
+    "MD from p-value": 3,
+    "arms' changes": 4,
+    "arms' final values": 5,
+    "arms' counts": 0,
+    "arms' percentages": 1,
+    "within-arm change": 0,
+}
+#: Reference time of each window (weeks) for the one-per-cohort choice.
+WINDOW_REFERENCE_WEEKS = {"immediate": 1.0, "short": 7.5, "intermediate": 32.5, "long": 52.0}
+Z95 = 1.959963984540054  # qnorm(0.975)
+#: Below this many participants in a group, a CI of a mean is taken to use Student's t.
+SMALL_GROUP = 60
+#: Prediction intervals are drawn only from this many studies on.
+MIN_K_PREDICTION = 3
+
+
+def comparator_class(arms: pd.DataFrame, definition: str = "cochrane") -> pd.Series:
+    """Comparator class of each arm under ``definition`` (NaN for arms that are not comparators).
+
+    ``cochrane`` is the data's ``comparator_kind``. ``strict`` keeps placebo/sham only for inert
+    agents (:data:`INERT_AGENTS`) given without local anaesthetic; the others become active.
+    """
+    if definition not in COMPARATOR_DEFINITIONS:
+        raise ValueError(f"unknown comparator definition {definition!r}; choose cochrane or strict")
+    kind = arms["comparator_kind"].astype(object)
+    if definition == "cochrane":
+        return kind
+    with_la = arms["local_anaesthetic_added"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    inert = arms["agent_class"].isin(INERT_AGENTS).to_numpy() & ~with_la
+    inert &= (arms["therapy"] != "local_anaesthetic").to_numpy()
+    return kind.where(~((kind == "placebo_sham").to_numpy() & ~inert), "active")
+
+
+def cohort_roots(studies: pd.DataFrame) -> pd.Series:
+    """The root of each study's ``parent_id`` chain (a chain A <- B <- C gives A for all three).
+
+    A cycle (which the validator refuses) stops at the first repeated study rather than looping.
+    """
+    parent = dict(zip(studies["study_id"], studies["parent_id"], strict=True))
+    roots = {}
+    for sid in parent:
+        seen, cur = {sid}, sid
+        while isinstance(parent.get(cur), str) and parent[cur] in parent and parent[cur] not in seen:
+            cur = parent[cur]
+            seen.add(cur)
+        roots[sid] = cur
+    return studies["study_id"].map(roots)
+
+
+def place_in_time(rows: pd.DataFrame, to_weeks) -> pd.DataFrame:
+    """Weeks since the first injection for each outcome row, and a note saying how it was placed.
+
+    ``rows`` needs time_value, time_unit and (optionally) time_value_max, time_anchor,
+    anchor_offset_weeks and time_source. Returns columns ``time_weeks`` and ``time_note``.
+    """
+    lo = to_weeks(rows["time_value"], rows["time_unit"])
+    hi_raw = rows["time_value_max"] if "time_value_max" in rows else pd.Series(np.nan, index=rows.index)
+    hi = to_weeks(hi_raw.astype(float), rows["time_unit"])
+    ranged = ~np.isnan(hi)
+    weeks = np.where(ranged, (lo + np.where(ranged, hi, 0.0)) / 2, lo)
+    anchor = rows["time_anchor"].fillna("").astype(str).to_numpy() if "time_anchor" in rows else None
+    offset = (
+        rows["anchor_offset_weeks"].astype(float).to_numpy()
+        if "anchor_offset_weeks" in rows
+        else np.full(len(rows), np.nan)
+    )
+    notes = [[] for _ in range(len(rows))]
+    for i in np.flatnonzero(ranged):
+        notes[i].append("midpoint of a printed range")
+    if anchor is not None:
+        shifted = (anchor != "") & ~np.isnan(offset) & (offset > 0)
+        unplaced = (anchor != "") & np.isnan(offset)
+        weeks = np.where(shifted, weeks + np.nan_to_num(offset), weeks)
+        for i in np.flatnonzero(shifted):
+            notes[i].append(f"shifted {offset[i]:g} weeks (time counted {anchor[i]})")
+        for i in np.flatnonzero(unplaced):
+            notes[i].append(f"counted {anchor[i]}; schedule not fixed, placed as printed")
+    if "time_source" in rows:
+        for i in np.flatnonzero((rows["time_source"] == "primary_endpoint").to_numpy()):
+            notes[i].append("time of the stated primary endpoint")
+    weeks = np.where(np.asarray(lo) == 0, 0.0, weeks)  # a baseline stays a baseline
+    return pd.DataFrame({"time_weeks": weeks, "time_note": ["; ".join(n) for n in notes]}, index=rows.index)
+
+
+def critical_value(level, df=None) -> np.ndarray:
+    """Two-sided critical value of a CI at ``level`` (percent, NaN read as 95): Student's t where
+    ``df`` is finite and at least 1, the normal quantile elsewhere. Callers pass ``df`` only for
+    small groups (:data:`SMALL_GROUP`), as Handbook 6.5.2.2-6.5.2.3 describes."""
+    lev = np.atleast_1d(np.asarray(level, dtype=float))
+    lev = np.where(np.isnan(lev), 95.0, lev)
+    alpha = np.array([level_to_alpha(x) for x in lev.ravel()]).reshape(lev.shape)
+    d = np.full(lev.shape, np.nan) if df is None else np.broadcast_to(np.asarray(df, dtype=float), lev.shape)
+    use_t = np.isfinite(d) & (d >= 1)
+    if not use_t.any() and np.all(lev == 95.0):
+        return np.full(lev.shape, Z95)  # the common case, without loading scipy
+    z = dist.norm_isf(alpha / 2)
+    t = dist.t_isf(alpha / 2, np.where(use_t, d, 1.0))
+    return np.where(use_t, t, z)
+
+
+def small_sample_df(measure: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Degrees of freedom for a printed CI where Student's t applies, NaN where the normal does.
+
+    A mean of one group: n - 1, when n < 60. A difference between two groups (n the total): n - 2,
+    when the total is under 120 (both groups under 60 if balanced). Unknown n: normal.
+    """
+    n = np.asarray(n, dtype=float)
+    diff = np.asarray(measure, dtype=object) == "mean_difference"
+    df = np.where(diff, n - 2, n - 1)
+    small = np.where(diff, n < 2 * SMALL_GROUP, n < SMALL_GROUP)
+    return np.where(small & (df >= 1), df, np.nan)
+
+
+def se_from_p(estimate: np.ndarray, p: np.ndarray, df: np.ndarray | None = None) -> np.ndarray:
+    """SE of an estimate printed only with an exact two-sided p-value (Handbook 6.3.2):
+    ``|estimate| / crit(p)``, Student's t with ``df`` where given (small groups), else normal.
+    NaN where p is 0, 1 or missing, or the estimate is 0 (the SE is then not determined)."""
+    est = np.asarray(estimate, dtype=float)
+    pv = np.asarray(p, dtype=float)
+    ok = (pv > 0) & (pv < 1) & (est != 0) & np.isfinite(est)
+    crit = critical_value((1 - np.where(ok, pv, 0.5)) * 100, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, np.abs(est) / crit, np.nan)
