@@ -300,41 +300,48 @@ def _evaluate(b: _Blocks, s2: FloatArray, hessian: bool = False, fixed: NDArray[
     log_det_m = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
     w = np.linalg.inv(mm)
     w = 0.5 * (w + np.swapaxes(w, 1, 2))
+    p = b.p
     wx = w @ b.x  # (S, m, p)
-    xwx = np.einsum("smp,smq->pq", b.x, wx)
-    xwy = np.einsum("smp,sm->p", wx, b.y)
+    wx2 = wx.reshape(-1, p)  # stacked rows: sums over studies become one matrix product
+    xwx = b.x.reshape(-1, p).T @ wx2
+    xwy = wx2.T @ b.y.ravel()
     bread = np.linalg.inv(xwx)
     bread = 0.5 * (bread + bread.T)
     beta = bread @ xwy
-    r = b.y - b.x @ beta
+    r = b.y - (b.x.reshape(-1, p) @ beta).reshape(b.y.shape)
     r[~b.mask] = 0.0
-    u = np.einsum("smk,sk->sm", w, r)
+    u = (w @ r[:, :, None])[:, :, 0]
     rss = float(np.sum(r * u))
     ll = -0.5 * (
         (b.n - b.p) * math.log(2 * math.pi) - b.log_det_xtx + log_det_m + np.linalg.slogdet(xwx)[1] + rss
     )
     grad = np.zeros(2)
-    c_mats, gu = [], []
+    c_mats, gu, gwx = [], [], []
     for k, g in enumerate(gs):
-        c_k = np.einsum("smp,smk,skq->pq", wx, g, wx)  # X'W G_k W X
-        tr_pg = float(np.einsum("smk,skm->", w, g)) - float(np.sum(bread * c_k))
-        gu_k = np.einsum("smk,sk->sm", g, u)
+        gwx_k = g @ wx
+        c_k = wx2.T @ gwx_k.reshape(-1, p)  # X'W G_k W X
+        tr_pg = float(np.sum(w * g)) - float(np.sum(bread * c_k))  # W, G_k symmetric
+        gu_k = (g @ u[:, :, None])[:, :, 0]
         grad[k] = -0.5 * (tr_pg - float(np.sum(u * gu_k)))
         c_mats.append(c_k)
         gu.append(gu_k)
+        gwx.append(gwx_k)
     hess = None
     if hessian:
         hess = np.zeros((2, 2))
         wg = [w @ g for g in gs]
-        xwgu = [np.einsum("smp,sm->p", wx, gu_k) for gu_k in gu]  # X'W G_k u
+        xwgu = [wx2.T @ gu_k.ravel() for gu_k in gu]  # X'W G_k u
         for k in range(2):
             for j in range(k, 2):
-                tr_wgwg = float(np.einsum("sab,sba->", wg[k], wg[j]))
-                d_kj = np.einsum("smp,smk,skq->pq", wx, gs[k] @ wg[j], wx)  # X'W G_k W G_j W X
+                tr_wgwg = float(np.sum(wg[k] * np.swapaxes(wg[j], 1, 2)))
+                d_kj = gwx[k].reshape(-1, p).T @ (wg[j] @ wx).reshape(-1, p)  # X'W G_k W G_j W X
                 tr_pgpg = (
-                    tr_wgwg - 2 * float(np.sum(bread * d_kj)) + float(np.sum((bread @ c_mats[k]) * (c_mats[j] @ bread).T))
+                    tr_wgwg
+                    - 2 * float(np.sum(bread * d_kj))
+                    + float(np.sum((bread @ c_mats[k]) * (bread @ c_mats[j]).T))
                 )
-                ugpgu = float(np.einsum("sm,smk,sk->", gu[k], w, gu[j])) - float(xwgu[k] @ bread @ xwgu[j])
+                wgu_j = (w @ gu[j][:, :, None])[:, :, 0]
+                ugpgu = float(np.sum(gu[k] * wgu_j)) - float(xwgu[k] @ bread @ xwgu[j])
                 hess[k, j] = hess[j, k] = 0.5 * tr_pgpg - ugpgu
     if fixed is not None:
         grad = np.where(fixed, 0.0, grad)
@@ -369,7 +376,7 @@ def _reml(b: _Blocks, fixed: NDArray[np.bool_], scale: float) -> tuple[FloatArra
         jac=True,
         method="L-BFGS-B",
         bounds=[(0.0, None)] * z0.size,
-        options={"ftol": 1e-12, "gtol": 1e-9, "maxiter": 500},
+        options={"ftol": 1e-10, "gtol": 1e-6, "maxiter": 500},
     )
     s2 = unpack(np.maximum(opt.x, 0.0))
     e = _evaluate(b, s2, hessian=True, fixed=fixed)
@@ -653,7 +660,7 @@ def _prepare(
         clus = clus.where(clus.notna(), data["study_id"])
     data = data.assign(_cluster=clus.astype(str), _t=np.round(data["time_weeks"].to_numpy(dtype=float), _TIME_DECIMALS))
     data = data[clus.notna().to_numpy()]
-    if set(_SELECT_COLUMNS) <= set(data.columns) and len(data):
+    if set(_SELECT_COLUMNS) | set(_ALIKE) <= set(data.columns) and len(data):
         from explorer.analysis.effects import select_one_per_cohort
 
         # one estimate per cohort, time point and group: the pool's ranking with time as a key
@@ -684,6 +691,12 @@ def timecourse(
     ``basis`` forces one basis (still subject to the minimum studies for robust SEs).
     """
     by = [by] if isinstance(by, str) else list(by)
+    if not -1 < rho < 1:
+        raise ValueError(f"rho must lie in (-1, 1), not {rho}")
+    if basis is not None and basis not in BASES:
+        raise ValueError(f"basis must be one of {BASES}, not {basis!r}")
+    if at is not None and not np.all(np.asarray(at, dtype=float) > 0):
+        raise ValueError("weeks in 'at' must be positive")
     data, keys, _ = _prepare(df, by, cluster, include_approximate)
     curves, coefs, variances, skipped = [], [], [], []
     fits: dict[tuple[Hashable, ...], GroupFit] = {}
