@@ -1,10 +1,11 @@
 """The effect over follow-up time: agreement with metafor/clubSandwich, the basis rule, coverage.
 
 Reference values come from ``tools/metafor_timecourse_fixtures.R`` (R, metafor 3.8-1,
-clubSandwich 0.5.8; see ``timecourse_versions.csv``); no R is needed here. Tolerance is 1e-5:
-metafor's optimiser (nlminb, relative tolerance 1e-10 on the likelihood) leaves its variance
-components ~1e-7 from the exact optimum, which ours reaches to rounding (see
-``test_our_optimum_is_at_least_metafors``).
+clubSandwich 0.5.8; see ``timecourse_versions.csv``); no R is needed here. Tolerance is 1e-6
+(the issue asks for 1e-5; the largest difference is ~2e-8). metafor's nlminb alone stops ~1e-7
+from the optimum in the variance components, so the fixture script polishes metafor's fit with
+Newton steps on metafor's own restricted likelihood; where a component's optimum is 0, metafor
+(which optimises log sigma2) returns ~1e-9 and we return 0.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from explorer.cli import main
 from .conftest import DATA, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "metafor"
-TOL = {"rtol": 0, "atol": 1e-5}
+TOL = {"rtol": 0, "atol": 1e-6}
 
 
 @pytest.fixture(scope="module")
@@ -110,15 +111,13 @@ def test_fit_matches_metafor_and_clubsandwich(inputs: pd.DataFrame, fits: pd.Dat
     assert_allclose(ours.weeks, ref.weeks, rtol=1e-12)  # the same weeks: covered range only
     for col in ("estimate", "se", "df", "ci_lb", "ci_ub", "se_model"):
         assert_allclose(ours[col], ref[col], **TOL, err_msg=col)
-    # The prediction interval multiplies sqrt(se^2 + s2) by t(df) with df as low as 1.5 (t ~ 8.6
-    # in linear_rho0.5), which magnifies metafor's ~1e-6 optimiser error in s2 to ~2e-5.
     for col in ("pi_lb", "pi_ub"):
-        assert_allclose(ours[col], ref[col], rtol=0, atol=5e-5, err_msg=col)
+        assert_allclose(ours[col], ref[col], **TOL, err_msg=col)
     assert np.isnan(ours.pi_lb).all() == (case.k_studies < 3)
 
 
 def test_our_optimum_is_at_least_metafors(inputs: pd.DataFrame, fits: pd.DataFrame) -> None:
-    """Our restricted log-likelihood is never below metafor's (its optimiser stops earlier)."""
+    """Our restricted log-likelihood is never below metafor's polished optimum."""
     for name in FITTED:
         case = _case(fits, name)
         ll = _run(inputs, case).variance.loglik.iloc[0]

@@ -15,8 +15,9 @@
 #   * fit <- rma.mv(yi, V, mods = ~ lt + nl, random = ~ 1 | study/tid, method = "REML"),
 #     lt = log(weeks), nl = Hmisc::rcspline.eval(lt, knots = log(c(2, 13, 52)), norm = 2),
 #     tid = study x time; sigma2 = c(NA, 0) where no study has two time points;
-#     nlminb with metafor's defaults (its relative tolerance 1e-10 leaves the variance
-#     components ~1e-7 from the exact optimum, which is why the tests use 1e-5);
+#     nlminb with metafor's defaults, then Newton steps on central differences of metafor's own
+#     restricted log-likelihood (nlminb's relative tolerance 1e-10 leaves the variance
+#     components ~1e-7 from the optimum; see fit_case());
 #   * robust(fit, cluster = study, clubSandwich = TRUE): CR2 SEs, Satterthwaite df, p, CI;
 #   * the curve at the reported weeks within [min, max] time: clubSandwich::linear_contrast()
 #     (CR2, Satterthwaite df per week), the model-based SE from predict(), and the prediction
@@ -129,7 +130,8 @@ fit_case <- function(case, d, rho, basis) {
   info <- data.frame(case = case, group = d$group[1], rho = rho, k_studies = k, n_estimates = n)
   if (is.na(basis)) {
     return(list(fit = cbind(info, basis = "", status = "skipped", sigma2_study = NA_real_,
-                            sigma2_time = NA_real_, sigma2_time_fixed = NA, loglik = NA_real_)))
+                            sigma2_time = NA_real_, sigma2_time_fixed = NA, loglik = NA_real_,
+                            polish_grad = NA_real_)))
   }
   X <- design(d$time_weeks, basis)
   V <- rho * outer(sqrt(d$vi), sqrt(d$vi)) * outer(d$study, d$study, "==")
@@ -139,13 +141,42 @@ fit_case <- function(case, d, rho, basis) {
   d$lt <- log(d$time_weeks)
   d$nl <- rcs_nl(d$lt)
   mods <- switch(basis, constant = ~ 1, linear = ~ lt, spline = ~ lt + nl)
-  fit <- rma.mv(yi, V, mods = mods, random = ~ 1 | study / tid, data = d,
-                method = "REML", sigma2 = sigma2, sparse = n > 200,
-                control = list(iter.max = 10000, eval.max = 10000))
+  fit_at <- function(s2) rma.mv(yi, V, mods = mods, random = ~ 1 | study / tid, data = d,
+                                 method = "REML", sigma2 = s2, sparse = n > 200,
+                                 control = list(iter.max = 10000, eval.max = 10000))
+  fit <- fit_at(sigma2)
+  # nlminb stops when the likelihood changes by < 1e-10 relatively, ~1e-7 from the optimum in
+  # sigma2. Polish: Newton steps on central differences of metafor's own restricted
+  # log-likelihood (sigma2 fixed), for components off the boundary (> 1e-6). The maximiser
+  # is unchanged; it is only located more precisely. The largest remaining derivative is kept.
+  s2 <- fit$sigma2
+  free <- which(s2 > 1e-6 & is.na(sigma2))
+  ll <- function(s) as.numeric(logLik(fit_at(s)))
+  grad_max <- NA_real_
+  if (length(free)) {
+    for (iter in 1:4) {
+      h <- 1e-5 * pmax(s2[free], 1e-2)
+      e <- function(i) { z <- rep(0, 2); z[free[i]] <- h[i]; z }
+      f0 <- ll(s2)
+      g <- sapply(seq_along(free), function(i) (ll(s2 + e(i)) - ll(s2 - e(i))) / (2 * h[i]))
+      H <- matrix(0, length(free), length(free))
+      for (i in seq_along(free)) for (j in seq_along(free)) {
+        H[i, j] <- if (i == j) (ll(s2 + e(i)) - 2 * f0 + ll(s2 - e(i))) / h[i]^2 else
+          (ll(s2 + e(i) + e(j)) - ll(s2 + e(i) - e(j)) - ll(s2 - e(i) + e(j)) +
+             ll(s2 - e(i) - e(j))) / (4 * h[i] * h[j])
+      }
+      grad_max <- max(abs(g))
+      step <- -solve(H, g)
+      if (any(s2[free] + step <= 0) || ll(replace(s2, free, s2[free] + step)) < f0) break
+      s2[free] <- s2[free] + step
+      if (max(abs(step)) < 1e-12) break
+    }
+    fit <- fit_at(ifelse(is.na(sigma2), s2, sigma2))
+  }
   rob <- robust(fit, cluster = d$study, clubSandwich = TRUE)
   fits <- cbind(info, basis = basis, status = "fitted", sigma2_study = fit$sigma2[1],
                 sigma2_time = fit$sigma2[2], sigma2_time_fixed = time_fixed,
-                loglik = as.numeric(logLik(fit)))
+                loglik = as.numeric(logLik(fit)), polish_grad = grad_max)
   terms <- c(intrcpt = "intercept", lt = "log_weeks", nl = "log_weeks_rcs")[colnames(X)]
   coefs <- data.frame(case = case, term = unname(terms), estimate = c(fit$beta), se = fit$se,
                       robust_se = rob$se, df = as.numeric(rob$ddf), p = rob$pval,
