@@ -13,7 +13,9 @@ study/time_id, method = "REML")`` (Viechtbauer 2010; Konstantopoulos 2011 for th
 structure), followed by ``metafor::robust(fit, cluster = study, clubSandwich = TRUE)``. Reference
 values from R (metafor 3.8-1, clubSandwich 0.5.8) are checked in under ``tests/fixtures/metafor``
 (``timecourse_*.csv``, written by ``tools/metafor_timecourse_fixtures.R``); the tests agree to
-1e-5 without R.
+1e-6 without R (largest difference ~2e-8). Written here rather than borrowed: PyMARE fits
+univariate models only (no nested random effects, no CR2), statsmodels has no meta-analytic
+model with a known sampling covariance.
 
 Modelling choices, each once, with the reason:
 
