@@ -28,6 +28,7 @@ _LAZY = {
     "sensitivity": ("explorer.analysis.effects", "sensitivity"),
     "funnel": ("explorer.analysis.effects", "funnel"),
     "subgroups": ("explorer.analysis.effects", "subgroups"),
+    "timecourse": ("explorer.analysis.timecourse", "timecourse"),
     "windows": ("explorer.analysis.windows", "assign_windows"),
     "figures": ("explorer.figures", None),
     "data": ("explorer.data", None),

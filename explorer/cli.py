@@ -1,4 +1,4 @@
-"""Command line: ``explorer validate | effects | pool | cite | dictionary | template | add | diff``.
+"""Command line: ``explorer validate | effects | pool | timecourse | cite | dictionary | template | add | diff``.
 
 A thin layer over the data and analysis layers. Exit codes: 0 success, 1 invalid data or a
 failed command, 2 usage error. Problems are printed one per line as ``FILE:ROW:COLUMN: message``;
@@ -83,6 +83,58 @@ def _cmd_pool(args: argparse.Namespace) -> int:
         print(f"explorer pool: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _write(result, args.format)
+    return EXIT_OK
+
+
+def _markdown(df) -> str:
+    """A GitHub-flavoured Markdown table (numbers to 4 significant digits; NaN left empty)."""
+
+    def cell(x) -> str:
+        if isinstance(x, float):
+            return "" if x != x else f"{x:.4g}"
+        return str(x).replace("|", "\\|")
+
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(cell(x) for x in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body]) + "\n"
+
+
+def _cmd_timecourse(args: argparse.Namespace) -> int:
+    from explorer.analysis.effects import effects
+    from explorer.analysis.timecourse import timecourse
+
+    try:
+        by = [c.strip() for c in args.by.split(",") if c.strip()]
+        at = None if args.at is None else [float(w) for w in args.at.split(",") if w.strip()]
+    except ValueError as exc:
+        print(f"explorer timecourse: --at takes weeks separated by commas ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    ev = _load(args)
+    if ev is None:
+        return EXIT_INVALID
+    eff = effects(ev, outcome=args.outcome, measure=args.measure)
+    try:
+        res = timecourse(eff, by=by, at=at, rho=args.rho)
+    except ValueError as exc:
+        print(f"explorer timecourse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    tables = {
+        "curve": res.curve,
+        "coefficients": res.coefficients,
+        "variance": res.variance,
+        "skipped": res.skipped,
+    }
+    if args.format == "markdown":
+        for name, df in tables.items():
+            sys.stdout.write(f"## {name}\n\n")
+            sys.stdout.write(_markdown(df) if len(df) else "(none)\n")
+            sys.stdout.write("\n")
+    else:
+        _write(tables[args.table], args.format)
+        for row in res.skipped.itertuples(index=False):
+            label = ", ".join(str(getattr(row, c)) for c in res.by)
+            print(f"no curve for {label}: {row.reason}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -246,17 +298,16 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--format", default="text", choices=["text", "markdown"])
     df.set_defaults(func=_cmd_diff)
 
-    common = _Parser(add_help=False)
-    common.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
-    common.add_argument(
-        "--outcome", default="pain", choices=list(OUTCOMES), help="outcome group (default: pain)"
-    )
-    common.add_argument(
+    base = _Parser(add_help=False)
+    base.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    base.add_argument("--outcome", default="pain", choices=list(OUTCOMES), help="outcome group (default: pain)")
+    base.add_argument(
         "--measure",
         default="MD",
         choices=["MD", "SMD", "RR", "OR", "RD"],
         help="effect measure (default: MD on the common scale)",
     )
+    common = _Parser(add_help=False, parents=[base])
     common.add_argument("--format", default="csv", choices=["csv", "json", "table"], help="output format")
 
     e = sub.add_parser("effects", parents=[common], help="print effect sizes (yi, vi) per study contrast")
@@ -267,6 +318,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="REML", choices=["REML", "DL", "PM", "FE"], help="tau² estimator")
     p.add_argument("--knha", action="store_true", help="Hartung-Knapp-Sidik-Jonkman adjustment")
     p.set_defaults(func=_cmd_pool)
+
+    tc = sub.add_parser(
+        "timecourse", parents=[base], help="the effect as a curve over follow-up time (multilevel meta-regression)"
+    )
+    tc.add_argument("--by", default="therapy,comparator_kind", help="grouping columns, comma separated")
+    tc.add_argument(
+        "--at", help="weeks to report, comma separated (default: 1,2,4,...,104 and each group's first and last)"
+    )
+    tc.add_argument("--rho", type=float, default=0.5, help="working correlation of a study's time points")
+    tc.add_argument("--format", default="csv", choices=["csv", "markdown", "json", "table"], help="output format")
+    tc.add_argument(
+        "--table",
+        default="curve",
+        choices=["curve", "coefficients", "variance", "skipped"],
+        help="which table to print as csv/json/table (markdown prints all four)",
+    )
+    tc.set_defaults(func=_cmd_timecourse)
     return parser
 
 
