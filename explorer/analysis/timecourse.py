@@ -132,7 +132,7 @@ RULES: dict[str, dict[str, int]] = {
 #: Weeks reported when ``at`` is not given (plus the ends of each group's covered range).
 DEFAULT_WEEKS: tuple[float, ...] = (1, 2, 4, 6, 8, 12, 13, 18, 26, 39, 52, 78, 104)
 MIN_STUDIES_PI = 3
-_ALIKE = ("outcome", "measure", "effect_kind", "comparator_kind")
+_ALIKE = ("outcome", "measure", "effect_kind", "comparator_kind", "responder_class", "basis")
 _SELECT_COLUMNS = ("source", "placebo_is_active", "n1", "n2", "approximate", "study_id", "arm_id", "cohort")
 _TIME_DECIMALS = 6  # times equal to 1e-6 weeks are the same time point (months -> weeks rounding)
 _EIG_TOL = 1e-12  # clubSandwich's matrix_power(): eigenvalues <= 1e-12 count as 0
@@ -663,11 +663,11 @@ def _prepare(
     data = data.assign(_cluster=clus.astype(str), _t=np.round(data["time_weeks"].to_numpy(dtype=float), _TIME_DECIMALS))
     data = data[clus.notna().to_numpy()]
     if set(_SELECT_COLUMNS) | set(_ALIKE) <= set(data.columns) and len(data):
-        from explorer.analysis.effects import select_one_per_cohort
+        from explorer.analysis.effects import explain
 
-        # one estimate per cohort, time point and group: the pool's ranking with time as a key
-        chosen = select_one_per_cohort(data.assign(cohort=data["_cluster"]), [*keys, "_t"])
-        data = chosen.drop(columns=[c for c in ("_src", "_active", "_n") if c in chosen.columns])
+        # one estimate per cohort, time point and group, by the pooling rules with time as a key
+        rows = explain(data.assign(cohort=data["_cluster"]), [*keys, "_t"], include_approximate=include_approximate)
+        data = rows[rows["status"] == "pooled"].drop(columns=["status", "reason", "combined_from"])
     return data, keys, cluster
 
 
