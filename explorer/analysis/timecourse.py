@@ -662,7 +662,7 @@ def _prepare(
         clus = clus.where(clus.notna(), data["study_id"])
     data = data.assign(_cluster=clus.astype(str), _t=np.round(data["time_weeks"].to_numpy(dtype=float), _TIME_DECIMALS))
     data = data[clus.notna().to_numpy()]
-    if set(_SELECT_COLUMNS) | set(_ALIKE) <= set(data.columns) and len(data):
+    if set(_SELECT_COLUMNS) <= set(data.columns) and len(data):
         from explorer.analysis.effects import explain
 
         # one estimate per cohort, time point and group, by the pooling rules with time as a key
