@@ -65,20 +65,33 @@ def _cmd_effects(args: argparse.Namespace) -> int:
     ev = _load(args)
     if ev is None:
         return EXIT_INVALID
-    _write(effects(ev, outcome=args.outcome, measure=args.measure), args.format)
+    try:
+        eff = effects(ev, outcome=args.outcome, measure=args.measure, comparators=args.comparators)
+    except ValueError as exc:
+        print(f"explorer effects: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _write(eff, args.format)
     return EXIT_OK
 
 
 def _cmd_pool(args: argparse.Namespace) -> int:
-    from explorer.analysis.effects import effects, pool
+    from explorer.analysis.effects import effects, explain, pool
 
     ev = _load(args)
     if ev is None:
         return EXIT_INVALID
     by = [c.strip() for c in args.by.split(",") if c.strip()]
-    eff = effects(ev, outcome=args.outcome, measure=args.measure)
+    rules = dict(
+        include_approximate=args.include_approximate,
+        inferred_scales=args.inferred_scales,
+        imputed_sd=not args.no_imputed_sd,
+    )
     try:
-        result = pool(eff, by=by, method=args.method, knha=args.knha)
+        eff = effects(ev, outcome=args.outcome, measure=args.measure, comparators=args.comparators)
+        if args.explain:
+            result = explain(eff, by=by, **rules)
+        else:
+            result = pool(eff, by=by, method=args.method, test="knha" if args.knha else args.test, **rules)
     except ValueError as exc:
         print(f"explorer pool: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -253,7 +266,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from explorer.analysis.harmonise import OUTCOMES
+    from explorer.analysis.effects import ALL_OUTCOMES
 
     parser = _Parser(prog="explorer", description="Evidence explorer for injection therapies for back pain.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -300,12 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     base = _Parser(add_help=False)
     base.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
-    base.add_argument("--outcome", default="pain", choices=list(OUTCOMES), help="outcome group (default: pain)")
+    base.add_argument(
+        "--outcome", default="pain", choices=list(ALL_OUTCOMES), help="outcome group (default: pain)"
+    )
+    base.add_argument(
+        "--comparators",
+        default="cochrane",
+        choices=["cochrane", "strict"],
+        help="comparator classes: cochrane (local anaesthetic alone is placebo/sham) or strict (inert only)",
+    )
     base.add_argument(
         "--measure",
         default="MD",
         choices=["MD", "SMD", "RR", "OR", "RD"],
-        help="effect measure (default: MD on the common scale)",
+        help="effect measure (default: MD on the common scale; RR, OR, RD for binary outcomes)",
     )
     common = _Parser(add_help=False, parents=[base])
     common.add_argument("--format", default="csv", choices=["csv", "json", "table"], help="output format")
@@ -316,7 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pool", parents=[common], help="random-effects pooling per group")
     p.add_argument("--by", default="therapy,window", help="grouping columns, comma separated")
     p.add_argument("--method", default="REML", choices=["REML", "DL", "PM", "FE"], help="tau² estimator")
-    p.add_argument("--knha", action="store_true", help="Hartung-Knapp-Sidik-Jonkman adjustment")
+    p.add_argument(
+        "--test",
+        default="adhoc",
+        choices=["adhoc", "knha", "z"],
+        help="intervals: HKSJ with the ad hoc correction (default), plain HKSJ, or normal",
+    )
+    p.add_argument("--knha", action="store_true", help="same as --test knha (older spelling)")
+    p.add_argument("--inferred-scales", action="store_true", help="pool rows whose scale range was inferred")
+    p.add_argument("--no-imputed-sd", action="store_true", help="leave out rows whose SD was imputed")
+    p.add_argument("--include-approximate", action="store_true", help="let medians stand in for means")
+    p.add_argument(
+        "--explain", action="store_true", help="print every effect with whether it pooled and why not"
+    )
     p.set_defaults(func=_cmd_pool)
 
     tc = sub.add_parser(
