@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from explorer.analysis.effects import pool
-from explorer.analysis.harmonise import MCID
+from explorer.analysis.harmonise import MIC
 from explorer.dashboard import Dashboard, FilterState, Model, app
 from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES
 from explorer.data import load
@@ -95,7 +95,9 @@ def test_difference_view_overlays_pooled_estimates_and_mcid(model: Model) -> Non
     shown = {t.meta: t for t in d.figure.data}
     for r in expected.itertuples(index=False):
         assert r.estimate in shown[f"{r.therapy}:pooled"].y  # the drawn point is the engine's estimate
-    assert d.figure.layout.shapes[0].visible and d.figure.layout.shapes[0].y0 == -MCID["pain"]
+    assert d.figure.layout.shapes[0].visible is False  # a within-person threshold: not on differences
+    d.measure.value = "change"
+    assert d.figure.layout.shapes[0].visible and d.figure.layout.shapes[0].y0 == -MIC["pain"]
     d.measure.value = "final"
     assert all(not (t.x or ()) for t in d.figure.data if str(t.meta).endswith(":pooled"))
 

@@ -28,13 +28,19 @@ def by_family(ev: Evidence) -> pd.DataFrame:
     """Per therapy family (an intervention arm's therapy) and approach: studies, RCTs, arms."""
     arms = ev.arms[(ev.arms["role"] != "comparator") & ev.arms["therapy"].isin(FAMILIES)]
     arms = arms.merge(ev.studies[["study_id", "design"]], on="study_id", how="left")
-    arms = arms.assign(rct=arms["study_id"].where(arms["design"] == "rct"))
-    out = arms.groupby(["therapy", "approach"], sort=True).agg(
-        studies=("study_id", "nunique"), rcts=("rct", "nunique"), arms=("arm_id", "size")
+    numbered = set(ev.outcomes["study_id"])
+    arms = arms.assign(
+        rct=arms["study_id"].where(arms["design"] == "rct"),
+        rct_numbers=arms["study_id"].where((arms["design"] == "rct") & arms["study_id"].isin(numbered)),
     )
-    totals = arms.groupby("therapy").agg(
-        studies=("study_id", "nunique"), rcts=("rct", "nunique"), arms=("arm_id", "size")
+    agg = dict(
+        studies=("study_id", "nunique"),
+        rcts=("rct", "nunique"),
+        rcts_with_numbers=("rct_numbers", "nunique"),
+        arms=("arm_id", "size"),
     )
+    out = arms.groupby(["therapy", "approach"], sort=True).agg(**agg)
+    totals = arms.groupby("therapy").agg(**agg)
     totals.index = pd.MultiIndex.from_arrays(
         [totals.index, ["(all)"] * len(totals)], names=["therapy", "approach"]
     )
@@ -82,9 +88,29 @@ def by_event_type(ev: Evidence) -> pd.DataFrame:
     )
 
 
+def headline(ev: Evidence) -> pd.DataFrame:
+    """The evidence base's headline counts: randomised trials, those carrying at least one outcome
+    number (an estimate, a count or a between-group p-value), and published pooled estimates."""
+    s = ev.studies
+    rcts = s[s["design"] == "rct"]
+    numbered = rcts["study_id"].isin(set(ev.outcomes["study_id"]))
+    re_ = ev.review_estimates
+    rows = [
+        ("randomised trials", len(rcts)),
+        ("randomised trials with an outcome number", int(numbered.sum())),
+        ("outcome rows", len(ev.outcomes)),
+        ("published pooled estimates", len(re_)),
+        ("systematic reviews giving them", int(re_["study_id"].nunique()) if len(re_) else 0),
+        ("searches logged", len(ev.searches)),
+        ("records screened", len(ev.screening)),
+    ]
+    return pd.DataFrame(rows, columns=["count", "value"])
+
+
 def report(ev: Evidence) -> dict[str, pd.DataFrame]:
     """Every coverage table, by name."""
     return {
+        "headline": headline(ev),
         "therapy families": by_family(ev),
         "designs": by_design(ev),
         "outcome rows by domain and window": by_domain_and_window(ev),

@@ -23,10 +23,14 @@ OUTCOMES: dict[str, tuple[str, tuple[str, ...], float]] = {
     "function": ("Function / disability, % of the scale", ("function",), 100.0),
     "quality_of_life": ("Quality of life, % of the scale (lower is better)", ("quality_of_life",), 100.0),
 }
-#: Minimal clinically important difference on each outcome's common scale, for the reference line:
-#: 15 of 100 for pain (1.5 on 0-10) and 10 points of ODI (10 % of the scale), the thresholds of the
-#: international consensus of Ostelo et al., Spine 2008;33(1):90-94 (doi 10.1097/BRS.0b013e31815e3a10).
-MCID: dict[str, float] = {"pain": 1.5, "leg_pain": 1.5, "back_pain": 1.5, "function": 10.0}
+#: Minimal important change *within a person* on each outcome's common scale, from the
+#: international consensus of Ostelo et al., Spine 2008;33(1):90-94 (doi
+#: 10.1097/BRS.0b013e31815e3a10): 2 points (or 30 %) on a 0-10 pain scale, 10 points on the ODI
+#: (10 % of its range; the RMDQ's is 5 of 24 points). It applies to change within a group over
+#: time, never to a difference between groups: no between-group threshold with a source is in
+#: this package, so none is drawn there.
+MIC: dict[str, float] = {"pain": 2.0, "leg_pain": 2.0, "back_pain": 2.0, "function": 10.0}
+MIC_SOURCE = "Ostelo 2008 (Spine 33:90-94)"
 #: Short names for axis titles and summaries.
 SHORT_LABEL = {
     "pain": "Pain",

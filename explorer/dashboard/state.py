@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis.effects import explain, pool
-from explorer.analysis.harmonise import MCID, SHORT_LABEL, outcome_unit
+from explorer.analysis.harmonise import MIC, SHORT_LABEL, outcome_unit
 from explorer.analysis.series import RESPONDERS, arm_series, changes_from_finals, contrast_series
 from explorer.data.load import Evidence
 
@@ -245,10 +245,11 @@ class Model:
         return f"{label}: {what} ({unit}; lower is better)"
 
     def mcid(self, state: FilterState) -> float | None:
-        """The MCID reference line applies to changes and differences, not to raw values."""
-        if state.measure == "final" or state.outcome == RESPONDERS:
+        """The within-person minimal important change (Ostelo 2008) is drawn only where
+        within-group change is shown: never on values, nor on differences between groups."""
+        if state.measure != "change" or state.outcome == RESPONDERS:
             return None
-        return MCID.get(state.outcome)
+        return MIC.get(state.outcome)
 
     def other_outcomes(self, state: FilterState) -> list[tuple[str, int]]:
         """Other outcomes (label, studies) that the same filters find in more studies, richest

@@ -150,7 +150,7 @@ class TimeView(View):
         shape["visible"] = note["visible"] = mcid is not None
         if mcid is not None:
             shape["y0"] = shape["y1"] = note["y"] = -mcid
-            note["text"] = f"MCID (−{mcid:g})"
+            note["text"] = f"Minimal important change within a person (Ostelo 2008): −{mcid:g}"
         notes = [note]
         if rows.empty:
             notes.append(

@@ -316,7 +316,7 @@ def efficacy_spec(
         )
         layout["annotations"].append(
             {
-                "text": f"MCID (−{mcid:g})",
+                "text": f"Minimal important change within a person (Ostelo 2008): −{mcid:g}",
                 "showarrow": False,
                 "xref": "x domain",
                 "x": 1,

@@ -38,7 +38,7 @@ def forest_data(chosen: pd.DataFrame, pooled: pd.Series | None, tau2: float = 0.
     }
     diamond = {"x": [], "y": [], "visible": False}
     band = {"x": [], "y": [], "visible": False}
-    if pooled is not None and k:
+    if pooled is not None and k >= 2:  # one trial is not a pool: no diamond
         est, lb, ub = float(pooled["estimate"]), float(pooled["ci_lb"]), float(pooled["ci_ub"])
         diamond = {"x": [lb, est, ub, est, lb], "y": [0, 0.3, 0, -0.3, 0], "visible": True}
         if np.isfinite(pooled["pi_lb"]):
@@ -48,13 +48,18 @@ def forest_data(chosen: pd.DataFrame, pooled: pd.Series | None, tau2: float = 0.
         "diamond": diamond,
         "band": band,
         "tickvals": [*y.tolist(), 0],
-        "ticktext": [*ticks, "Pooled"],
+        "ticktext": [*ticks, "Pooled" if diamond["visible"] else ""],
     }
 
 
 def forest_title(pooled: pd.Series | None, unit: str) -> str:
     if pooled is None:
         return "No pool for this selection"
+    if int(pooled["k"]) == 1:
+        return (
+            f"One trial, not a pool: {pooled['estimate']:.2f} {unit} "
+            f"(95% CI {pooled['ci_lb']:.2f} to {pooled['ci_ub']:.2f})"
+        )
     pi = (
         f"; prediction interval {pooled['pi_lb']:.2f} to {pooled['pi_ub']:.2f}"
         if np.isfinite(pooled["pi_lb"])
