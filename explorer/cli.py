@@ -152,9 +152,10 @@ def _cmd_timecourse(args: argparse.Namespace) -> int:
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
+    from explorer.analysis.comparability import rules_markdown
     from explorer.data.dictionary import render
 
-    text = render()
+    text = render() + "\n" + rules_markdown()
     if args.output:
         from explorer.data.atomic import write_text_atomic
 

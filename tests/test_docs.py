@@ -1,5 +1,6 @@
 """The data dictionary in docs/ is generated from the schema and must not be stale."""
 
+from explorer.analysis.comparability import RULES, rules_markdown
 from explorer.data.dictionary import render
 
 from .conftest import ROOT
@@ -7,7 +8,14 @@ from .conftest import ROOT
 
 def test_data_dictionary_is_current() -> None:
     current = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
-    assert current == render(), "docs/data.md is stale: run `explorer dictionary --output docs/data.md`"
+    expected = render() + "\n" + rules_markdown()
+    assert current == expected, "docs/data.md is stale: run `explorer dictionary --output docs/data.md`"
+
+
+def test_dictionary_states_every_pooling_rule() -> None:
+    text = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"(`{rule.id}`)" in text and rule.text in text
 
 
 def test_dictionary_lists_every_field() -> None:

@@ -126,6 +126,22 @@ RULES: tuple[Rule, ...] = (
 )
 RULE_IDS = {r.id for r in RULES}
 
+
+def rules_markdown() -> str:
+    """The rules as the data dictionary's last section (``explorer dictionary`` appends it)."""
+    out = [
+        "## Pooling rules",
+        "",
+        "<!-- From explorer/analysis/comparability.py (RULES): the text is the code that runs. -->",
+        "",
+        "What the explorer combines, and why. `explorer pool --explain` (or `explorer.explain()`) "
+        "lists, row by row, what each pool took and which rule left a row out.",
+        "",
+    ]
+    for r in RULES:
+        out += [f"**{r.title}** (`{r.id}`). {r.text}", ""]
+    return "\n".join(out)
+
 #: Agents that make a placebo inert under the strict definition.
 INERT_AGENTS = frozenset({"saline", "contrast", "none"})
 COMPARATOR_DEFINITIONS = ("cochrane", "strict")
