@@ -195,6 +195,16 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     ev = _load(args)
     if ev is None:
         return EXIT_INVALID
+    if args.sources:
+        from pathlib import Path
+
+        from explorer.analysis.coverage import replace_sources_block, sources_block
+        from explorer.data.atomic import write_text_atomic
+
+        path = Path(args.sources)
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        write_text_atomic(path, replace_sources_block(text, sources_block(ev)))
+        return EXIT_OK
     tables = report(ev)
     if args.format == "markdown":
         sys.stdout.write(to_markdown(tables, ev.version))
@@ -294,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv = sub.add_parser("coverage", help="counts per therapy family, design, outcome domain and window")
     cv.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
     cv.add_argument("--format", choices=["markdown", "csv"], default="markdown")
+    cv.add_argument("--sources", help="update the generated counts and search flow in this file (docs/sources.md)")
     cv.set_defaults(func=_cmd_coverage)
 
     t = sub.add_parser("template", help="print a YAML template of one publication to add")

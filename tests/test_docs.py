@@ -35,3 +35,13 @@ def test_readme_images_exist() -> None:
     assert images
     for img in images:
         assert (ROOT / img).stat().st_size > 10_000, img
+
+
+def test_sources_search_flow_is_current() -> None:
+    from explorer.analysis.coverage import replace_sources_block, sources_block
+    from explorer.data import load
+
+    text = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+    assert replace_sources_block(text, sources_block(load(ROOT / "data"))) == text, (
+        "docs/sources.md is stale: run `explorer coverage --sources docs/sources.md`"
+    )
