@@ -12,6 +12,7 @@ import ipywidgets as w
 import pandas as pd
 
 from explorer.analysis.harmonise import outcome_unit
+from explorer.analysis.harms import describe_rate
 from explorer.analysis.summary import overall_summary, therapy_summary
 from explorer.dashboard.plot import Plot, clean
 from explorer.dashboard.state import FilterState, Model
@@ -337,15 +338,21 @@ class SafetyView(View):
                 "<p>No adverse events are counted per group in the studies of this selection.</p>" + note
             )
             return
+        therapies = self.model.labels("arms", "therapy")
+        types = self.model.labels("adverse_events", "event_type")
         rows = "".join(
-            f"<tr><td>{html.escape(str(r.therapy))}</td><td>{html.escape(str(r.event_type))}</td>"
-            f"<td>{int(r.events)} / {int(r.total)} {html.escape(str(r.unit))}</td><td>{html.escape(r.studies)}</td></tr>"
+            f"<tr><td>{html.escape(therapies.get(r.therapy, str(r.therapy)))}</td>"
+            f"<td>{html.escape(types.get(r.event_type, str(r.event_type)))}</td>"
+            f"<td>{html.escape(describe_rate(r.events, r.total, r.ci_lb, r.ci_ub, str(r.unit)))}</td>"
+            f"<td>{int(r.reporting_studies)}</td><td>{html.escape(str(r.studies))}</td></tr>"
             for r in t.itertuples(index=False)
         )
         self.table.value = (
-            "<table class='explorer-table'><caption>Adverse events, counts over n as reported"
-            "</caption><thead><tr><th>Therapy</th><th>Event</th><th>Events / n</th><th>Studies</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table>{note}"
+            "<table class='explorer-table'><caption>Adverse events: events over the denominators of the "
+            "studies that report each event (each study's denominator counted once; 95% Wilson CIs; "
+            "studies that do not report an event are not counted as zero)</caption><thead><tr>"
+            "<th>Therapy</th><th>Event</th><th>Events of n (95% CI)</th><th>Studies reporting</th>"
+            f"<th>Which</th></tr></thead><tbody>{rows}</tbody></table>{note}"
         )
 
 
