@@ -100,9 +100,11 @@ def compare(data_dir: Path, rev: str = "HEAD") -> DataDiff:
         pools = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if not pools.empty:
             pools["change"] = pools["estimate_after"] - pools["estimate_before"]
-            moved = (pools["k_before"].fillna(-1) != pools["k_after"].fillna(-1)) | (
-                pools["change"].abs() > 1e-12
-            ) | pools["estimate_before"].isna() != pools["estimate_after"].isna()
+            moved = (
+                (pools["k_before"].fillna(-1) != pools["k_after"].fillna(-1))
+                | (pools["change"].abs() > 1e-12)
+                | (pools["estimate_before"].isna() != pools["estimate_after"].isna())
+            )
             pools = pools[moved].reset_index(drop=True)
         out.pools = pools
     return out
