@@ -1,11 +1,15 @@
 """Evidence explorer for injection therapies for back pain.
 
-Typical use in JupyterLab::
+Typical use in JupyterLab (these lines run as doctests in the test suite)::
 
-    import explorer
-    ev = explorer.load()                       # validated tables (EXPLORER_DATA or bundled data)
-    arms = explorer.arm_series(ev, domain="pain")   # harmonised time course per arm
-    explorer.figures.efficacy_over_time(arms)  # plotly figure
+    >>> import explorer
+    >>> ev = explorer.load()  # validated tables (EXPLORER_DATA or bundled data)
+    >>> pain = explorer.arm_series(ev, outcome="pain")  # harmonised time course per arm
+    >>> {"study_id", "therapy", "time_weeks", "value", "locator"} <= set(pain.columns)
+    True
+    >>> fig = explorer.figures.efficacy_over_time(pain)  # plotly figure
+    >>> type(fig).__name__
+    'Figure'
 
 Heavy modules (pandas, plotly, ipywidgets) load on first use, so ``import explorer`` is instant.
 """
