@@ -43,10 +43,6 @@ def first(data: Path, table: str, **match: str) -> int:
     raise LookupError(match)
 
 
-def test_bundled_data_is_valid() -> None:
-    assert validate(DATA) == []
-
-
 def test_load_returns_typed_frames() -> None:
     ev = load(DATA)
     assert len(ev.studies) == len(rows(DATA / "studies.csv")[1])
