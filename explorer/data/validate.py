@@ -180,7 +180,9 @@ def check_keys(
             target_file = pkg.resource(target).path
             for row in rows[res.name]:
                 key = tuple(row.values[f] for f in fk.fields)
-                if any(v is None for v in key) or key in known:
+                # Table Schema: a key with no value refers to nothing; an optional key (see
+                # schema.ForeignKey) refers to nothing as soon as one of its fields is empty
+                if all(v is None for v in key) or (fk.optional and None in key) or key in known:
                     continue
                 col = fk.fields[-1]
                 desc = " / ".join(str(v) for v in key)
