@@ -290,8 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["serve"]:  # options belong to the server; see explorer/serve.py
-        from explorer.serve import main as serve
+    if argv[:1] == ["serve"]:  # options belong to the server; see explorer/serving/run.py
+        from explorer.serving.run import main as serve
 
         return serve(argv[1:])
     parser = build_parser()
