@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load": ("explorer.data", "load"),
-    "validate": ("explorer.data", "validate"),
+    "validate_package": ("explorer.data", "validate_package"),
     "Evidence": ("explorer.data", "Evidence"),
     "DataError": ("explorer.data", "DataError"),
     "arm_series": ("explorer.analysis.series", "arm_series"),

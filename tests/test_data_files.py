@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from explorer.cli import main
-from explorer.data import validate
+from explorer.data import validate_package
 from explorer.data.problems import CODES
 
 from .test_add import entry_file
@@ -22,7 +22,7 @@ from .test_add import entry_file
 
 def test_a_listed_file_that_is_missing_is_an_error(data_copy: Path) -> None:
     (data_copy / "adverse_events.csv").unlink()
-    problems = validate(data_copy)
+    problems = validate_package(data_copy)
     assert [(p.file, p.code) for p in problems] == [("adverse_events.csv", "file-missing")]
     assert "datapackage.json lists it" in problems[0].message
 
@@ -36,7 +36,7 @@ def _as_excel_would(path: Path, delimiter: str = ",", encoding: str = "utf-8") -
 
 def test_semicolon_separated_file_is_one_clear_problem(data_copy: Path) -> None:
     _as_excel_would(data_copy / "studies.csv", delimiter=";")
-    problems = validate(data_copy)
+    problems = validate_package(data_copy)
     assert len(problems) == 1, [str(p) for p in problems]
     p = problems[0]
     assert (p.file, p.row, p.code) == ("studies.csv", 1, "delimiter-error")
@@ -54,7 +54,7 @@ def _with_a_cp1252_accent(path: Path, row: int = 5) -> None:
 
 def test_windows_1252_file_is_one_clear_problem(data_copy: Path) -> None:
     _with_a_cp1252_accent(data_copy / "studies.csv")
-    problems = validate(data_copy)  # not a problem per arm and outcome pointing at the studies
+    problems = validate_package(data_copy)  # not a problem per arm and outcome pointing at the studies
     assert len(problems) == 1, [str(p) for p in problems[:5]]
     p = problems[0]
     assert (p.file, p.row, p.code) == ("studies.csv", 6, "encoding-error")
@@ -63,7 +63,7 @@ def test_windows_1252_file_is_one_clear_problem(data_copy: Path) -> None:
 
 def test_bad_second_file_after_a_correct_first_one_is_said_once(data_copy: Path) -> None:
     _with_a_cp1252_accent(data_copy / "arms.csv")
-    problems = validate(data_copy)
+    problems = validate_package(data_copy)
     assert [(p.file, p.code) for p in problems] == [("arms.csv", "encoding-error")]
 
 
@@ -107,7 +107,7 @@ def test_problems_carry_stable_codes(data_copy: Path) -> None:
 
     edit(data_copy, "arms", 0, guidance="fluroscopy", n_randomised="many")
     edit(data_copy, "outcomes", 0, study_id="nosuchstudy2020")
-    codes = {(p.column, p.code) for p in validate(data_copy)}
+    codes = {(p.column, p.code) for p in validate_package(data_copy)}
     assert {("guidance", "constraint-error"), ("n_randomised", "type-error")} <= codes
     assert ("study_id", "foreign-key") in codes
     assert all(code in CODES for _, code in codes)

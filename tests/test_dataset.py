@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.analysis.coverage import FAMILIES
-from explorer.data import load, validate
+from explorer.data import load, validate_package
 
 from .conftest import DATA
 
@@ -23,7 +23,7 @@ def ev():
 
 
 def test_bundled_data_is_valid() -> None:
-    assert validate(DATA) == []
+    assert validate_package(DATA) == []
 
 
 def test_publication_counts(ev) -> None:

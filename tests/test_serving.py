@@ -111,10 +111,10 @@ def test_dashboard_kernel_prepares_after_answering_and_app_uses_it(dashboard_ker
     assert state == ["True", "True"]
     out = _run(
         dashboard_kernel,
-        "from explorer.dashboard import page\n"
-        "print(list(page._PREPARED))\n"
+        "from explorer.dashboard import page, preload\n"
+        "print(list(preload._PREPARED))\n"
         "w = page.app()\n"
-        "print(list(page._PREPARED), type(w).__name__)",
+        "print(list(preload._PREPARED), type(w).__name__)",
     )
     assert out.split("\n")[:2] == ["[None]", "[] VBox"]
 

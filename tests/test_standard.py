@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.data import validate
+from explorer.data import validate_package
 from explorer.data.schema import read_package
 
 from .builders import ARM, make_package
@@ -76,13 +76,13 @@ def _small(tmp_path: Path, comparator: str) -> Path:
 
 def test_rows_without_a_comparator_are_valid_for_both(tmp_path: Path) -> None:
     pkg = _small(tmp_path, comparator="y")  # row 1 has no comparator, row 2 has a real one
-    assert validate(pkg) == []
+    assert validate_package(pkg) == []
     assert frictionless(pkg / "datapackage.json").returncode == 0
 
 
 def test_a_dangling_comparator_is_caught_by_the_explorer(tmp_path: Path) -> None:
     pkg = _small(tmp_path, comparator="nosuch")
-    assert [(p.file, p.row, p.column, p.code) for p in validate(pkg)] == [
+    assert [(p.file, p.row, p.column, p.code) for p in validate_package(pkg)] == [
         ("outcomes.csv", 3, "comparator_arm_id", "foreign-key")
     ]
 

@@ -220,7 +220,6 @@ def _arm_rules(row: Row, report: Callable[[str, str], None]) -> None:
         report("prp_leukocytes", "prp_leukocytes applies to PRP arms only")
 
 
-CONTINUOUS = {"final", "change", "improvement", "mean_difference"}
 COUNTS = {"responders", "events"}
 
 
@@ -422,8 +421,8 @@ def _file_order(pkg: Package, file: str) -> int:
     return order.index(file) if file in order else -1
 
 
-def validate(data_dir: str | Path | None = None) -> list[Problem]:
-    """Validate a data directory; an empty list means it is valid."""
+def validate_package(data_dir: str | Path | None = None) -> list[Problem]:
+    """Validate a data directory (a data package); an empty list means it is valid."""
     from explorer.paths import data_dir as resolve
 
     return collect(resolve(data_dir))[0]

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +131,6 @@ def environment(data_dir: str | os.PathLike[str] | None = None) -> dict[str, str
     return env
 
 
-FIELDS = [f.name for f in dataclasses.fields(ServeConfig)]
 
 
 #: what a plain ``voila`` must find in a Jupyter data directory (share/jupyter of the prefix)
