@@ -74,3 +74,22 @@ def test_files_named_in_code_and_docs_exist() -> None:
             if not any(p == name or p.endswith("/" + name) for p in ours):
                 missing.append(f"{src.relative_to(ROOT)}: {name}")
     assert not missing, missing
+
+
+def test_readme_says_where_the_command_is_and_shows_each_tool() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert ".venv/bin/explorer" in readme and "source .venv/bin/activate" in readme
+    for shown in ("explorer template", "explorer add", "explorer diff", "--format json"):
+        assert shown in readme, shown
+    for call in ("explorer.sensitivity(", "explorer.subgroups(", "explorer.funnel("):
+        assert call in readme, call
+
+
+def test_readme_python_example_runs() -> None:
+    """The README's API example runs as printed (on the bundled data)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(.*?)```", readme, re.S)
+    assert block and "explorer.funnel(" in block.group(1)
+    exec(compile(block.group(1), "README.md", "exec"), {})
