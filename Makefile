@@ -8,11 +8,11 @@ STAMP := $(VENV)/.installed
 PORT ?= 8866
 export JUPYTER_PATH := $(CURDIR)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
 
-# Serving options (explorer/serve.py): loopback only, tracebacks hidden, idle kernels of closed
+# Serving options (explorer/serving/config.py): loopback only, tracebacks hidden, idle kernels of closed
 # tabs culled, a cap on concurrent kernels; POOL=N keeps N preheated kernels ready.
 POOL ?= 0
 
-.PHONY: setup dashboard test lint unit browser-deps bench clean
+.PHONY: setup dashboard test lint browser-deps bench clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m explorer.serving.config  # template and kernelspec where a plain `voila` finds them
 	touch $(STAMP)
 
 dashboard: setup

@@ -33,8 +33,8 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from explorer.serve import CHROMIUM, VoilaServer, rss_kb  # noqa: E402
-from explorer.serve import CHROMIUM_ARGS as ARGS  # noqa: E402
+from explorer.serving.harness import CHROMIUM, VoilaServer, rss_kb  # noqa: E402
+from explorer.serving.harness import CHROMIUM_ARGS as ARGS  # noqa: E402
 
 FLOOR = ROOT / "bench" / "floor.ipynb"
 MINIMUM = ROOT / "bench" / "minimum.ipynb"

@@ -1,11 +1,15 @@
 """Evidence explorer for injection therapies for back pain.
 
-Typical use in JupyterLab::
+Typical use in JupyterLab (these lines run as doctests in the test suite)::
 
-    import explorer
-    ev = explorer.load()                       # validated tables (EXPLORER_DATA or bundled data)
-    arms = explorer.arm_series(ev, domain="pain")   # harmonised time course per arm
-    explorer.figures.efficacy_over_time(arms)  # plotly figure
+    >>> import explorer
+    >>> ev = explorer.load()  # validated tables (EXPLORER_DATA or bundled data)
+    >>> pain = explorer.arm_series(ev, outcome="pain")  # harmonised time course per arm
+    >>> {"study_id", "therapy", "time_weeks", "value", "locator"} <= set(pain.columns)
+    True
+    >>> fig = explorer.figures.efficacy_over_time(pain)  # plotly figure
+    >>> type(fig).__name__
+    'Figure'
 
 Heavy modules (pandas, plotly, ipywidgets) load on first use, so ``import explorer`` is instant.
 """
@@ -19,12 +23,15 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load": ("explorer.data", "load"),
-    "validate": ("explorer.data", "validate"),
+    "validate_package": ("explorer.data", "validate_package"),
     "Evidence": ("explorer.data", "Evidence"),
     "DataError": ("explorer.data", "DataError"),
     "arm_series": ("explorer.analysis.series", "arm_series"),
     "effects": ("explorer.analysis.effects", "effects"),
     "pool": ("explorer.analysis.effects", "pool"),
+    "explain": ("explorer.analysis.effects", "explain"),
+    "RULES": ("explorer.analysis.comparability", "RULES"),
+    "harm_totals": ("explorer.analysis.harms", "totals"),
     "sensitivity": ("explorer.analysis.effects", "sensitivity"),
     "funnel": ("explorer.analysis.effects", "funnel"),
     "subgroups": ("explorer.analysis.effects", "subgroups"),

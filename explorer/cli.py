@@ -8,6 +8,7 @@ no traceback ever reaches the user.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -25,7 +26,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from explorer.paths import data_dir
 
     path = data_dir(args.data_dir or args.data)
-    problems, rows, _ = collect(path)
+    problems, rows, version = collect(path)
+    if args.format == "json":
+        report = {
+            "valid": not problems,
+            "data_dir": str(path),
+            "version": version,
+            "rows": {name: len(table) for name, table in rows.items()},
+            "problems": [p.to_dict() for p in problems],
+        }
+        json.dump(report, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_INVALID if problems else EXIT_OK
     for p in problems:
         print(p)
     if problems:
@@ -286,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a data directory against the schema")
     v.add_argument("data_dir", nargs="?", help="data directory (default: $EXPLORER_DATA or the bundled data)")
     v.add_argument("--data", help=argparse.SUPPRESS)
+    v.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "json"],
+        help="text: one FILE:ROW:COLUMN: problem per line; json: a report with each problem's code",
+    )
     v.set_defaults(func=_cmd_validate)
 
     d = sub.add_parser("dictionary", help="print the data dictionary generated from the schema (Markdown)")
@@ -385,8 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["serve"]:  # options belong to the server; see explorer/serve.py
-        from explorer.serve import main as serve
+    if argv[:1] == ["serve"]:  # options belong to the server; see explorer/serving/run.py
+        from explorer.serving.run import main as serve
 
         return serve(argv[1:])
     parser = build_parser()

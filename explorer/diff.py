@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from explorer.data.load import Evidence, _frame
+from explorer.data.load import Evidence, read_evidence
 from explorer.data.schema import read_package
-from explorer.data.validate import collect
 
 POOL_KEYS = ["outcome", "therapy", "window", "comparator_kind"]
 
@@ -43,10 +42,7 @@ def snapshot(data_dir: Path, rev: str, dest: Path) -> Path:
 
 
 def _evidence(path: Path) -> tuple[Evidence, int]:
-    pkg = read_package()
-    problems, rows, version = collect(path, pkg)
-    frames = {res.name: _frame(res, rows.get(res.name, [])) for res in pkg.resources}
-    ev = Evidence(**frames, package=pkg, version=version or pkg.version, data_dir=path)
+    ev, problems = read_evidence(path)
     return ev, len(problems)
 
 
@@ -100,9 +96,11 @@ def compare(data_dir: Path, rev: str = "HEAD") -> DataDiff:
         pools = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if not pools.empty:
             pools["change"] = pools["estimate_after"] - pools["estimate_before"]
-            moved = (pools["k_before"].fillna(-1) != pools["k_after"].fillna(-1)) | (
-                pools["change"].abs() > 1e-12
-            ) | pools["estimate_before"].isna() != pools["estimate_after"].isna()
+            moved = (
+                (pools["k_before"].fillna(-1) != pools["k_after"].fillna(-1))
+                | (pools["change"].abs() > 1e-12)
+                | (pools["estimate_before"].isna() != pools["estimate_after"].isna())
+            )
             pools = pools[moved].reset_index(drop=True)
         out.pools = pools
     return out

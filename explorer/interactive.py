@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from explorer.data.entry import SECTIONS
 from explorer.data.schema import Field, Package, read_package
-from explorer.data.validate import _parse_cell
+from explorer.data.validate import parse_cell
 
 AUTO = {"study_id", "outcome_id", "ae_id"}
 
@@ -29,7 +29,7 @@ def _ask_field(f: Field, ask: Callable[[str], str], out: TextIO) -> str:
         answer = ask(f"{f.name}{req}: ").strip()
         if f.enum and answer.isdigit() and 1 <= int(answer) <= len(f.enum):
             answer = f.enum[int(answer) - 1]
-        _, problem = _parse_cell(f, answer)
+        _, problem = parse_cell(f, answer)
         if problem is None:
             return answer
         out.write(f"  {f.name} {problem}\n")

@@ -58,15 +58,15 @@ def make_package(
     dest.mkdir(parents=True, exist_ok=True)
     pkg = read_package()
     shutil.copy(ROOT / "data" / "datapackage.json", dest / "datapackage.json")
-    defaults = {"studies": STUDY, "arms": ARM, "outcomes": OUTCOME, "adverse_events": {}}
+    defaults = {"studies": STUDY, "arms": ARM, "outcomes": OUTCOME}
     tables = {"studies": studies, "arms": arms, "outcomes": outcomes, "adverse_events": adverse_events or []}
-    for name, rows in tables.items():
-        res = pkg.resource(name)
+    for res in pkg.resources:  # every listed table has its file (header only when not given)
+        name, rows = res.name, tables.get(res.name, [])
         with open(dest / res.path, "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=res.field_names, lineterminator="\n")
             w.writeheader()
             for r in rows:
-                w.writerow({k: str(v) for k, v in {**defaults[name], **r}.items()})
+                w.writerow({k: str(v) for k, v in {**defaults.get(name, {}), **r}.items()})
     return dest
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer.serve import CHROMIUM, CHROMIUM_ARGS
-from explorer.serve import VoilaServer as _Server
+from explorer.serving.harness import CHROMIUM, CHROMIUM_ARGS
+from explorer.serving.harness import VoilaServer as _Server
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

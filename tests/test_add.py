@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from explorer.cli import main
-from explorer.data import validate
+from explorer.data import validate_package
 from explorer.data.entry import check_entry, normalise, template
 
 from .conftest import DATA, ROOT
@@ -93,7 +93,7 @@ def snapshot(d: Path) -> dict[str, bytes]:
 def test_valid_entry_is_added_in_canonical_order(data_copy: Path, tmp_path: Path) -> None:
     before = snapshot(data_copy)
     assert main(["add", str(entry_file(tmp_path)), "--data", str(data_copy)]) == 0
-    assert validate(data_copy) == []
+    assert validate_package(data_copy) == []
     after = snapshot(data_copy)
     # only added lines: every old line is still there, in the same relative order
     for name in before:
@@ -182,7 +182,7 @@ def test_killed_mid_write_leaves_valid_files(data_copy: Path, tmp_path: Path, wh
     code = CRASH.format(root=str(ROOT), when=when, entry=str(entry_file(tmp_path)), data=str(data_copy))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 9, proc.stderr
-    assert validate(data_copy) == []  # whatever the crash point, the tables are whole and consistent
+    assert validate_package(data_copy) == []  # whatever the crash point, the tables are whole and consistent
     if when == "before-journal":
         assert snapshot(data_copy) == before
     # the next writer finishes or sweeps the interrupted commit, then adds its own entry
@@ -197,7 +197,7 @@ def test_killed_mid_write_leaves_valid_files(data_copy: Path, tmp_path: Path, wh
         )
         == 0
     )
-    assert validate(data_copy) == []
+    assert validate_package(data_copy) == []
     assert not list(data_copy.glob(".explorer-tmp-*")) and not (data_copy / ".explorer-journal.json").exists()
     studies = {r["study_id"] for r in read_rows(data_copy / "studies.csv")}
     assert "other2024" in studies
@@ -219,7 +219,7 @@ def test_two_concurrent_adds_both_land(data_copy: Path, tmp_path: Path) -> None:
         assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
     studies = {r["study_id"] for r in read_rows(data_copy / "studies.csv")}
     assert {"para12024", "para22024"} <= studies
-    assert validate(data_copy) == []
+    assert validate_package(data_copy) == []
 
 
 def run_interactive(data: Path, stdin: str) -> subprocess.CompletedProcess[str]:
@@ -316,4 +316,4 @@ def test_widget_form_validates_as_typed_and_adds(data_copy: Path) -> None:
     form.study.fields["doi"].value = "10.1000/formy2024"
     form.add_button.click()
     assert "Added formy2024" in form.result.value
-    assert validate(data_copy) == []
+    assert validate_package(data_copy) == []

@@ -240,3 +240,62 @@ def test_kernel_death_is_explained_and_others_still_served(browser, voila) -> No
     other.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
     for p in (page, other):
         p.close(run_before_unload=True)
+
+
+NOISE = ("DeprecationWarning", "is not trusted", "without encryption", "403")
+
+
+def test_closing_the_page_shuts_its_kernel_down(browser, voila, tmp_path: Path) -> None:
+    """A closed page's kernel goes within seconds (not at the idle culler's 10 minutes), and the
+    server's log shows none of the per-viewer noise (nor a refused shutdown)."""
+    import time
+
+    server = voila(cull_idle=600)
+    page, external = open_dashboard(browser, server)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    assert server.kernel_pids()
+    page.close(run_before_unload=True)
+    deadline = time.monotonic() + 15
+    while server.kernel_pids() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.kernel_pids() == []
+    assert external == []
+    log = (tmp_path / "voila-0.log").read_text(encoding="utf-8", errors="replace")
+    assert "Kernel shutdown" in log
+    assert not [line for line in log.splitlines() if any(n in line for n in NOISE)], log
+
+
+def test_plain_voila_in_the_repository_uses_our_template_and_settings(browser, tmp_path: Path) -> None:
+    """``voila notebooks/dashboard.ipynb`` from the repository (as Voila users start a dashboard,
+    without explorer serve or JUPYTER_PATH) serves our template: no request leaves the machine."""
+    import os
+    import subprocess
+    import sys
+
+    from explorer.serving.harness import free_port
+    from explorer.serving.run import stop, wait_until_serving
+
+    from .conftest import ROOT
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH")}
+    with open(tmp_path / "voila.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "voila", "notebooks/dashboard.ipynb", f"--port={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            assert wait_until_serving(proc, url, 60), (tmp_path / "voila.log").read_text()
+            server = type("Served", (), {"url": url})()
+            page, external = open_dashboard(browser, server)
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+            assert "voila/templates/explorer/static/fontawesome" in page.content()
+            assert external == [], external
+            page.close(run_before_unload=True)
+        finally:
+            stop(proc)

@@ -24,3 +24,11 @@ def test_environment_matches_pyproject() -> None:
     assert conda == pip
     pip_section = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
     assert "-e ." in pip_section
+
+
+def test_install_is_quiet_about_the_license() -> None:
+    """setuptools >= 77 reads an SPDX string; the old table form warned three times per install."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert isinstance(pyproject["project"]["license"], str)
+    requires = pyproject["build-system"]["requires"]
+    assert any(re.fullmatch(r"setuptools>=(7[7-9]|[89]\d)(\.\d+)*", r) for r in requires), requires

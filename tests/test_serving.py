@@ -4,28 +4,36 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
 
-from explorer.serve import TEMPLATES, SharedBytecodeCache, share_template_bytecode, voila_args
+from explorer.serving.config import TEMPLATES, voila_args
+from explorer.serving.patches import SharedBytecodeCache, share_template_bytecode
 
 
 def test_progressive_rendering_only_when_asked_and_never_with_a_pool() -> None:
-    assert "--progressive_rendering=True" not in voila_args()
-    assert "--progressive_rendering=True" in voila_args(progressive=True)
-    pooled = voila_args(pool=2, progressive=True)
-    assert "--progressive_rendering=True" not in pooled
-    assert "--preheat_kernel=True" in pooled and "--pool_size=2" in pooled
+    progressive = "--VoilaConfiguration.progressive_rendering=True"
+    assert progressive not in voila_args()
+    assert progressive in voila_args(progressive=True)
+    with pytest.raises(ValueError, match="cannot be combined with a pool"):
+        voila_args(pool=2, progressive=True)
+    pooled = voila_args(pool=2)
+    assert progressive not in pooled
+    assert "--VoilaConfiguration.preheat_kernel=True" in pooled
+    assert "--VoilaConfiguration.default_pool_size=2" in pooled
 
 
 def test_loopback_hidden_tracebacks_culling_and_cap() -> None:
     args = voila_args(cull_idle=120, max_kernels=7)
-    assert "--Voila.ip=127.0.0.1" in args and "--show_tracebacks=False" in args
+    assert "--Voila.ip=127.0.0.1" in args and "--VoilaConfiguration.show_tracebacks=False" in args
     assert "--MappingKernelManager.cull_idle_timeout=120" in args
     assert "--CappedKernelManager.max_kernels=7" in args
-    deny = next(a for a in args if a.startswith("--VoilaConfiguration.extension_denylist="))
-    assert "jupyterlab-plotly" in json.loads(deny.split("=", 1)[1])
+    assert "--Voila.port_retries=0" in args  # never silently on another port
+    assert "--VoilaConfiguration.extension_denylist=jupyterlab-plotly" in args  # item by item
 
 
 def test_shared_bytecode_cache_compiles_once_and_sees_changes() -> None:
@@ -103,10 +111,10 @@ def test_dashboard_kernel_prepares_after_answering_and_app_uses_it(dashboard_ker
     assert state == ["True", "True"]
     out = _run(
         dashboard_kernel,
-        "from explorer.dashboard import page\n"
-        "print(list(page._PREPARED))\n"
+        "from explorer.dashboard import page, preload\n"
+        "print(list(preload._PREPARED))\n"
         "w = page.app()\n"
-        "print(list(page._PREPARED), type(w).__name__)",
+        "print(list(preload._PREPARED), type(w).__name__)",
     )
     assert out.split("\n")[:2] == ["[None]", "[] VBox"]
 
@@ -117,7 +125,7 @@ def test_culler_spares_a_loading_page_but_not_a_closed_tab() -> None:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from explorer.serve import CappedKernelManager
+    from explorer.serving.patches import CappedKernelManager
 
     km = CappedKernelManager(never_connected_grace=300)
     culled: list[str] = []
@@ -148,7 +156,7 @@ def test_pool_refill_waits_past_the_page_load() -> None:
     from traitlets.config.loader import KVArgParseConfigLoader
     from voila.voila_kernel_manager import voila_kernel_manager_factory
 
-    from explorer.serve import CappedKernelManager
+    from explorer.serving.patches import CappedKernelManager
 
     args = [a for a in voila_args(pool=2, refill_delay=4.5) if a.startswith("--CappedKernelManager.")]
     config = KVArgParseConfigLoader(argv=args).load_config()
@@ -174,3 +182,74 @@ def test_pool_refill_waits_past_the_page_load() -> None:
     assert manager.max_kernels == 40
     assert "--CappedKernelManager.fill_delay=3.0" in voila_args(pool=1)  # the default
     assert not any("fill_delay" in a for a in voila_args())  # no pool, no refill
+
+
+def test_voila_json_is_the_serving_configuration() -> None:
+    """voila.json (read by a plain ``voila`` started in the repository) says what explorer serve
+    does: one configuration, written once in explorer/serving/config.py."""
+    from explorer.serving.config import ROOT, voila_json
+
+    assert json.loads((ROOT / "voila.json").read_text(encoding="utf-8")) == voila_json()
+
+
+def test_serve_options_default_from_one_place() -> None:
+    from explorer.serving.config import ServeConfig
+    from explorer.serving.run import parser
+
+    args, d = parser().parse_args([]), ServeConfig()
+    assert (args.port, args.ip, args.pool, args.cull_idle, args.max_kernels) == (
+        d.port,
+        d.ip,
+        d.pool,
+        d.cull_idle,
+        d.max_kernels,
+    )
+    assert args.pool_refill_delay == d.refill_delay
+
+
+def test_a_taken_port_fails_clearly(capsys) -> None:
+    from explorer.serving.run import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port} is already in use" in err and "Serving the dashboard" not in err
+
+
+def test_sigterm_stops_voila_and_its_kernels(tmp_path) -> None:
+    """explorer serve prints the address Voila really listens on, and SIGTERM ends the whole
+    tree: Voila and the kernel a page started."""
+    import signal
+    import urllib.request
+
+    from explorer.serving.harness import free_port
+    from explorer.serving.run import alive, descendants
+
+    port = free_port()
+    err = open(tmp_path / "serve.log", "w+b")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "explorer", "serve", "--port", str(port)], stderr=err, stdout=err
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while b"Serving the dashboard at" not in (tmp_path / "serve.log").read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        assert f"Serving the dashboard at http://127.0.0.1:{port}/" in (tmp_path / "serve.log").read_text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120) as page:  # starts a kernel
+            assert page.status == 200
+        tree = descendants(proc.pid)
+        assert len(tree) >= 2, tree  # Voila and the page's kernel
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(alive(p) for p in tree) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in tree if alive(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        err.close()

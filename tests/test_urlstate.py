@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from explorer.analysis.windows import DEFAULT_WINDOWS
 from explorer.dashboard import Dashboard, Model
-from explorer.dashboard.state import FilterState
+from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES, FilterState
 from explorer.dashboard.urlstate import parse, to_query
 from explorer.data import load
 
@@ -31,11 +34,40 @@ def test_unknown_keys_and_values_are_dropped() -> None:
     assert "therapy=__import__('os')" in ignored and "evil" in ignored and "window=never" in ignored
 
 
-@given(st.text(max_size=300))
-def test_any_query_gives_a_known_state(query: str) -> None:
-    state, _ = parse(query, THER, IND)
+def _known_state(state: FilterState) -> None:
     assert set(state.therapies) <= set(THER) and set(state.indications) <= set(IND)
-    assert state.outcome in ("pain", "leg_pain", "back_pain", "function", "quality_of_life")
+    assert state.outcome in OUTCOME_CHOICES and state.measure in MEASURES
+    assert set(state.windows) <= {w.name for w in DEFAULT_WINDOWS}
+
+
+@given(st.text(max_size=300))
+def test_any_text_gives_a_known_state(query: str) -> None:
+    _known_state(parse(query, THER, IND)[0])
+
+
+#: every value the dashboard knows (each outcome and measure included), and some it does not
+VALUES = [*OUTCOME_CHOICES, *MEASURES, *THER, *IND, *(w.name for w in DEFAULT_WINDOWS), "all", "<b>", ""]
+PAIRS = st.tuples(
+    st.sampled_from(["outcome", "show", "therapy", "indication", "window", "view", "junk"]),
+    st.sampled_from(VALUES) | st.text(max_size=12),
+)
+
+
+@given(st.lists(PAIRS, max_size=8))
+def test_any_query_of_known_keys_gives_a_known_state(pairs: list[tuple[str, str]]) -> None:
+    state, _ = parse(urlencode(pairs), THER, IND)
+    _known_state(state)
+    for key, attr, allowed in (("outcome", "outcome", OUTCOME_CHOICES), ("show", "measure", MEASURES)):
+        given_values = [v for k, v in pairs if k == key and v]
+        if given_values and given_values[-1] in allowed:  # the last valid value given wins
+            assert getattr(state, attr) == given_values[-1]
+
+
+def test_every_outcome_and_measure_is_reachable_from_a_link() -> None:
+    for outcome in OUTCOME_CHOICES:
+        for measure in MEASURES:
+            state = FilterState(outcome=outcome, measure=measure)
+            assert parse(to_query(state), THER, IND)[0] == state
 
 
 def test_dashboard_starts_from_query_and_shows_link() -> None:

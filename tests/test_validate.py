@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from explorer.cli import main
-from explorer.data import DataError, load, validate
+from explorer.data import DataError, load, validate_package
 
 from .conftest import DATA
 
@@ -43,10 +43,6 @@ def first(data: Path, table: str, **match: str) -> int:
     raise LookupError(match)
 
 
-def test_bundled_data_is_valid() -> None:
-    assert validate(DATA) == []
-
-
 def test_load_returns_typed_frames() -> None:
     ev = load(DATA)
     assert len(ev.studies) == len(rows(DATA / "studies.csv")[1])
@@ -57,7 +53,7 @@ def test_load_returns_typed_frames() -> None:
 
 def test_unknown_vocabulary_term_suggests_nearest(data_copy: Path) -> None:
     row = edit(data_copy, "arms", 0, guidance="fluroscopy")
-    problems = validate(data_copy)
+    problems = validate_package(data_copy)
     assert [str(p) for p in problems] == [
         f"arms.csv:{row}:guidance: unknown guidance 'fluroscopy'; did you mean 'fluoroscopy'?"
     ]
@@ -68,7 +64,7 @@ def test_ci_not_containing_estimate(data_copy: Path) -> None:
     _, recs = rows(data_copy / "outcomes.csv")
     mean = float(recs[i]["mean"])
     row = edit(data_copy, "outcomes", i, ci_lb=str(mean + 0.5), ci_ub=str(mean + 1.0))
-    msgs = [str(p) for p in validate(data_copy)]
+    msgs = [str(p) for p in validate_package(data_copy)]
     assert any(
         m.startswith(f"outcomes.csv:{row}:ci_lb: the confidence interval") and "does not contain" in m
         for m in msgs
@@ -78,7 +74,7 @@ def test_ci_not_containing_estimate(data_copy: Path) -> None:
 def test_value_outside_instrument_scale(data_copy: Path) -> None:
     i = first(data_copy, "outcomes", measure="final", scale_max="100")
     row = edit(data_copy, "outcomes", i, mean="140")
-    msgs = [str(p) for p in validate(data_copy)]
+    msgs = [str(p) for p in validate_package(data_copy)]
     assert f"outcomes.csv:{row}:mean: 140 lies outside the instrument's scale [0, 100]" in msgs
 
 
@@ -86,7 +82,7 @@ def test_duplicate_primary_key(data_copy: Path) -> None:
     header, recs = rows(data_copy / "studies.csv")
     recs.append(dict(recs[0]))
     write(data_copy / "studies.csv", header, recs)
-    problems = validate(data_copy)
+    problems = validate_package(data_copy)
     assert len(problems) == 1
     assert problems[0].file == "studies.csv" and problems[0].row == len(recs) + 1
     assert problems[0].column == "study_id" and "duplicate key" in problems[0].message
@@ -94,7 +90,7 @@ def test_duplicate_primary_key(data_copy: Path) -> None:
 
 def test_dangling_study_id(data_copy: Path) -> None:
     row = edit(data_copy, "outcomes", 0, study_id="nosuchstudy2020")
-    msgs = [str(p) for p in validate(data_copy)]
+    msgs = [str(p) for p in validate_package(data_copy)]
     assert f"outcomes.csv:{row}:study_id: unknown study_id 'nosuchstudy2020' (not in studies.csv)" in msgs
 
 
@@ -112,7 +108,7 @@ def test_dangling_study_id(data_copy: Path) -> None:
 )
 def test_cell_problems_name_file_row_column(data_copy: Path, column: str, value: str, expected: str) -> None:
     row = edit(data_copy, "studies", 3, **{column: value})
-    problems = validate(data_copy)
+    problems = validate_package(data_copy)
     assert any(
         p.file == "studies.csv" and p.row == row and p.column == column and expected in p.message
         for p in problems
@@ -124,7 +120,7 @@ def test_non_utf8_file(data_copy: Path) -> None:
     data = path.read_bytes().split(b"\n")
     data[2] = data[2] + b"\xff\xfe"
     path.write_bytes(b"\n".join(data))
-    problems = validate(data_copy)
+    problems = validate_package(data_copy)
     assert any(p.file == "arms.csv" and p.row == 3 and "not UTF-8" in p.message for p in problems)
 
 
@@ -134,7 +130,7 @@ def test_missing_column_and_unknown_column(data_copy: Path) -> None:
     for r in recs:
         r["guidnce"] = r.pop("guidance")
     write(data_copy / "arms.csv", header, recs)
-    msgs = [str(p) for p in validate(data_copy)]
+    msgs = [str(p) for p in validate_package(data_copy)]
     assert "arms.csv:1:guidnce: unknown column; did you mean 'guidance'?" in msgs
     assert "arms.csv:1:guidance: column is missing from the header" in msgs
 
@@ -144,26 +140,26 @@ def test_ragged_row_and_malformed_csv(data_copy: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[4] = lines[4] + ",extra"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    problems = validate(data_copy)
+    problems = validate_package(data_copy)
     assert any(p.row == 5 and "cells; the header has" in p.message for p in problems)
 
 
 def test_missing_file_and_missing_directory(data_copy: Path, tmp_path: Path) -> None:
     (data_copy / "outcomes.csv").unlink()
-    assert next(str(p) for p in validate(data_copy)).startswith("outcomes.csv:0:: file not found")
-    assert "data directory not found" in str(validate(tmp_path / "nope")[0])
+    assert next(str(p) for p in validate_package(data_copy)).startswith("outcomes.csv:0:: file not found")
+    assert "data directory not found" in str(validate_package(tmp_path / "nope")[0])
 
 
 def test_empty_file(data_copy: Path) -> None:
     (data_copy / "arms.csv").write_text("", encoding="utf-8")
-    assert any(p.file == "arms.csv" and "empty" in p.message for p in validate(data_copy))
+    assert any(p.file == "arms.csv" and "empty" in p.message for p in validate_package(data_copy))
 
 
 def test_events_exceeding_total(data_copy: Path) -> None:
     i = first(data_copy, "adverse_events")
     row = edit(data_copy, "adverse_events", i, events="500", total="10")
     assert f"adverse_events.csv:{row}:events: events (500) exceed total (10)" in [
-        str(p) for p in validate(data_copy)
+        str(p) for p in validate_package(data_copy)
     ]
 
 
@@ -177,7 +173,7 @@ def test_load_raises_data_error_with_problems(data_copy: Path) -> None:
 def test_validator_never_writes(data_copy: Path) -> None:
     edit(data_copy, "arms", 0, guidance="fluroscopy")
     before = {p.name: p.read_bytes() for p in data_copy.iterdir()}
-    validate(data_copy)
+    validate_package(data_copy)
     assert {p.name: p.read_bytes() for p in data_copy.iterdir()} == before
 
 
@@ -195,7 +191,7 @@ def test_cli_exit_codes(data_copy: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_env_var_selects_data(monkeypatch: pytest.MonkeyPatch, data_copy: Path) -> None:
     edit(data_copy, "arms", 0, guidance="fluroscopy")
     monkeypatch.setenv("EXPLORER_DATA", str(data_copy))
-    assert validate() and validate(DATA) == []
+    assert validate_package() and validate_package(DATA) == []
 
 
 def test_no_traceback_from_cli_subprocess(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.data import validate
+from explorer.data import validate_package
 from explorer.data.schema import read_package
 
 from .conftest import DATA
@@ -34,7 +34,7 @@ def test_random_bytes_never_crash(table: str, payload: bytes) -> None:
         dest = Path(tmp) / "d"
         shutil.copytree(DATA, dest)
         _write(dest, table, payload)
-        problems = validate(dest)
+        problems = validate_package(dest)
         assert all(p.file and p.row >= 0 for p in problems)
 
 
@@ -60,7 +60,7 @@ def test_random_cells_are_located(table: str, data) -> None:
         dest = Path(tmp) / "d"
         shutil.copytree(DATA, dest)
         _write(dest, table, text.encode("utf-8"))
-        problems = validate(dest)
+        problems = validate_package(dest)
         for p in problems:
             assert p.file in {*TABLES, "datapackage.json"}
             if p.file == table and p.row > 1:

@@ -124,7 +124,6 @@ RULES: tuple[Rule, ...] = (
         "2014; Handbook 10.10.4). Prediction intervals only from 3 studies on (IntHout 2016).",
     ),
 )
-RULE_IDS = {r.id for r in RULES}
 
 
 def rules_markdown() -> str:

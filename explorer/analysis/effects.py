@@ -707,12 +707,14 @@ def sensitivity(
     method: str = "REML",
     test: str = "adhoc",
     include_approximate: bool = False,
+    inferred_scales: bool = False,
+    imputed_sd: bool = True,
 ) -> pd.DataFrame:
     """Leave-one-out for one pooling group: the pool without each study in turn (metafor's
     ``leave1out``). ``eff`` must hold a single group once the pooling rules are applied."""
     from explorer.analysis.pooling import leave_one_out
 
-    chosen = _one_group(eff, list(by), include_approximate)
+    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd)
     res = pd.DataFrame(leave_one_out(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float), method, test=test))
     return pd.concat([chosen[["study_id", "label", "yi", "vi"]].rename(columns={"label": "omitted"}), res], axis=1)
 
@@ -723,6 +725,8 @@ def funnel(
     method: str = "REML",
     test: str = "adhoc",
     include_approximate: bool = False,
+    inferred_scales: bool = False,
+    imputed_sd: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, float] | None]:
     """Funnel-plot data (yi against its standard error) and Egger's regression test.
 
@@ -731,7 +735,7 @@ def funnel(
     """
     from explorer.analysis.pooling import egger_test
 
-    chosen = _one_group(eff, list(by), include_approximate)
+    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd)
     points = chosen[["study_id", "label", "yi", "vi"]].assign(sei=np.sqrt(chosen["vi"].to_numpy(float)))
     result = None
     if len(chosen) >= 10:
@@ -746,12 +750,14 @@ def subgroups(
     method: str = "REML",
     test: str = "adhoc",
     include_approximate: bool = False,
+    inferred_scales: bool = False,
+    imputed_sd: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Pools per level of ``subgroup`` (approach, guidance, indication, ...) within one pooling
     group, and the test for subgroup differences (separate tau² per subgroup, as RevMan)."""
     from explorer.analysis.pooling import subgroup_test
 
-    chosen = _one_group(eff, list(by), include_approximate)
+    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd)
     if subgroup not in chosen.columns:
         raise ValueError(f"unknown subgroup column {subgroup!r}")
     chosen = chosen.assign(**{subgroup: chosen[subgroup].fillna("not reported")})

@@ -76,11 +76,12 @@ def totals(ae: pd.DataFrame, by: tuple[str, ...] = ("therapy", "event_type", "un
     ).reset_index()
     out["rate"] = out["events"] / out["total"]
     out["ci_lb"], out["ci_ub"] = wilson(out["events"], out["total"])
+    units = out["unit"] if "unit" in out else pd.Series("participants", index=out.index)
+    parts = zip(out["events"], out["total"], units, out["reporting_studies"], out["overlap"], strict=True)
     out["basis"] = [
         f"{int(e)} events in {int(t)} {u} of {plural_studies(k)} that report this event"
         + (" (sub-types added: an upper bound)" if o else "")
-        for e, t, u, k, o in zip(out["events"], out["total"], out["unit"] if "unit" in out else ["participants"] * len(out),
-                                 out["reporting_studies"], out["overlap"], strict=True)  # fmt: skip
+        for e, t, u, k, o in parts
     ]
     return out[cols]
 

@@ -57,7 +57,3 @@ def assign_windows(weeks: pd.Series | np.ndarray, windows: Sequence[Window] = DE
     w = np.asarray(weeks, dtype=float)
     conds = [win.contains(w) & (w > 0) for win in windows]
     return np.select(conds, [win.name for win in windows], default="")
-
-
-def window_labels(windows: Sequence[Window] = DEFAULT_WINDOWS) -> dict[str, str]:
-    return {w.name: w.label for w in windows}

@@ -4,7 +4,7 @@ With progressive rendering, Voila sends the top of the page, waits until the ker
 first ``kernel_info_request``, then sends the rest; the browser spends about a second loading
 Voila's JavaScript before it asks the kernel to run the notebook. This kernel answers that first
 request at once and then, during that second, imports (in a thread) pandas, ipywidgets and the explorer and
-reads the evidence (:func:`explorer.dashboard.page.prepare`), so the notebook's ``app()`` finds
+reads the evidence (:func:`explorer.dashboard.preload.prepare`), so the notebook's ``app()`` finds
 them done. ``explorer serve`` runs it (kernelspec ``explorer-dashboard`` in ``share/jupyter/
 kernels``) in place of the notebook's ``python3``; the notebook itself is unchanged.
 """
@@ -27,7 +27,7 @@ def main() -> None:
         result = await answer(*args, **kwargs)
         if pending:  # once, after the first reply has been sent
             pending.clear()
-            preload.start()  # in a thread: the kernel stays free to answer
+            preload.start(("explorer.dashboard.page",))  # in a thread: the kernel stays free to answer
         return result
 
     for handlers in (kernel.shell_handlers, kernel.control_handlers):

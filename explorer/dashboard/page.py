@@ -353,20 +353,6 @@ def _page_query() -> str:
     return preheat.page_query()
 
 
-_PREPARED: dict[str | None, Model] = {}
-
-
-def prepare(data_dir: str | None = None) -> None:
-    """Load the evidence and derive the default selection now, for the next :func:`app` call.
-
-    Served kernels call this at start-up (:mod:`explorer.dashboard.kernel`), while the viewer's
-    browser is still loading; errors are left for :func:`app` to show on the page.
-    """
-    model = Model(load(data_dir))
-    model.filtered(FilterState())
-    _PREPARED[data_dir] = model
-
-
 def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
     """Build the dashboard on the evidence (``EXPLORER_DATA`` or bundled data by default).
 
@@ -375,8 +361,7 @@ def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
     """
     try:
         # prepared at kernel start-up when served; taken once, so a later call re-reads the data
-        preload.wait()
-        model = _PREPARED.pop(data_dir, None) or Model(load(data_dir))
+        model = preload.take(data_dir) or Model(load(data_dir))
         if query is None:
             query = _page_query()
         vocab = {

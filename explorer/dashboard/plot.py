@@ -155,7 +155,6 @@ class Plot(anywidget.AnyWidget):
         self._sent = [json.dumps(t, sort_keys=True) for t in state["data"]]
         self._layout = json.dumps(state["layout"], sort_keys=True)
         self.revision = 0
-        self.bytes_sent = 0
         self._click: list[Callable[[dict], None]] = []
         self.on_msg(self._message)
 
@@ -189,7 +188,6 @@ class Plot(anywidget.AnyWidget):
         if len(msg) > 1:
             self.revision += 1
             msg["revision"] = self.revision
-            self.bytes_sent += len(json.dumps(msg))
             self.send(msg)
 
     def patch(self, traces: dict[int, dict[str, Any]], layout: dict[str, Any] | None = None) -> None:
@@ -212,7 +210,6 @@ class Plot(anywidget.AnyWidget):
         if msg["traces"] or "layout" in msg:
             self.revision += 1
             msg["revision"] = self.revision
-            self.bytes_sent += len(json.dumps(msg))
             self.send(msg)
 
     def _message(self, _widget: Any, content: dict, _buffers: list) -> None:

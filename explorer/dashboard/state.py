@@ -1,6 +1,6 @@
 """Dashboard state and derived data, without widgets (testable without a browser).
 
-state (what the user picked) -> derived data (filtered series, pools, tables) -> view (app.py).
+state (what the user picked) -> derived data (filtered series, pools, tables) -> view (page.py).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Nothing here imports the analysis, figures or dashboard layers.
 from explorer.data.load import Evidence, load
 from explorer.data.problems import DataError, Problem
 from explorer.data.schema import Field, Package, Resource, read_package
-from explorer.data.validate import validate
+from explorer.data.validate import validate_package
 
 __all__ = [
     "DataError",
@@ -17,5 +17,5 @@ __all__ = [
     "Resource",
     "load",
     "read_package",
-    "validate",
+    "validate_package",
 ]

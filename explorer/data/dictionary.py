@@ -43,9 +43,10 @@ def render(pkg: Package | None = None) -> str:
             out.append(f"Primary key: {', '.join(f'`{k}`' for k in res.primary_key)}.")
         for fk in res.foreign_keys:
             target = fk.resource or res.name
+            when = " where all of its fields have a value" if fk.optional else ""
             out.append(
                 f"Foreign key: {', '.join(f'`{k}`' for k in fk.fields)} → `{target}`"
-                f" ({', '.join(f'`{k}`' for k in fk.reference_fields)})."
+                f" ({', '.join(f'`{k}`' for k in fk.reference_fields)}){when}."
             )
         out += ["", "| Field | Type | Description | Constraints |", "|---|---|---|---|"]
         for f in res.fields:

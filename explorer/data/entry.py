@@ -22,6 +22,7 @@ import yaml
 
 from explorer.data import store
 from explorer.data.problems import Problem
+from explorer.data.read import read_csv
 from explorer.data.schema import Package, read_package
 from explorer.data.validate import collect
 
@@ -204,6 +205,11 @@ def _map_problem(p: Problem, new_rows: dict[str, range], entry: dict[str, Any], 
 def check_entry(entry: dict[str, Any], data_dir: Path, pkg: Package | None = None) -> EntryCheck:
     """Validate ``entry`` as if it were added to ``data_dir`` (nothing is written there)."""
     pkg = pkg or read_package()
+    unreadable: list[Problem] = []
+    for res in pkg.resources:  # a table that cannot be read is said once, by name, and nothing else
+        read_csv(data_dir / res.path, unreadable)
+    if unreadable:
+        return EntryCheck(problems=[str(p) for p in unreadable])
     rows, problems = _entry_rows(entry, pkg)
     if not any(v for v in entry["study"].values()):
         problems.append("study: no field is filled in")

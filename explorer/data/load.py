@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from explorer.data.problems import DataError
+from explorer.data.problems import DataError, Problem
 from explorer.data.schema import Package, Resource, read_package
 from explorer.data.validate import Row, collect
 
 _DTYPES = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "object"}
 
 
-def _frame(res: Resource, rows: list[Row]) -> pd.DataFrame:
+def table_frame(res: Resource, rows: list[Row]) -> pd.DataFrame:
+    """One table's validated rows as a typed DataFrame (schema column order and dtypes)."""
     cols = {}
     for f in res.fields:
         values = [r.values.get(f.name) for r in rows]
@@ -57,21 +58,13 @@ class Evidence:
         )
 
 
-def load(data_dir: str | Path | None = None) -> Evidence:
-    """Validate and load a data directory (``EXPLORER_DATA`` or the bundled data by default).
-
-    Raises :class:`DataError` listing every problem when the data do not validate: an analysis
-    never runs on half-valid data.
-    """
-    from explorer.paths import data_dir as resolve
-
-    path = resolve(data_dir)
-    pkg = read_package()
-    problems, rows, version = collect(path, pkg)
-    if problems:
-        raise DataError(problems)
-    frames = {res.name: _frame(res, rows.get(res.name, [])) for res in pkg.resources}
-    return Evidence(
+def read_evidence(data_dir: Path, pkg: Package | None = None) -> tuple[Evidence, list[Problem]]:
+    """The tables of ``data_dir`` as far as they validate (rows with a problem are left out), and
+    the problems. :func:`load` is the strict form; ``explorer diff`` compares with this one."""
+    pkg = pkg or read_package()
+    problems, rows, version = collect(data_dir, pkg)
+    frames = {res.name: table_frame(res, rows.get(res.name, [])) for res in pkg.resources}
+    ev = Evidence(
         studies=frames["studies"],
         arms=frames["arms"],
         outcomes=frames["outcomes"],
@@ -82,5 +75,20 @@ def load(data_dir: str | Path | None = None) -> Evidence:
         screening=frames["screening"],
         package=pkg,
         version=version or pkg.version,
-        data_dir=path,
+        data_dir=data_dir,
     )
+    return ev, problems
+
+
+def load(data_dir: str | Path | None = None) -> Evidence:
+    """Validate and load a data directory (``EXPLORER_DATA`` or the bundled data by default).
+
+    Raises :class:`DataError` listing every problem when the data do not validate: an analysis
+    never runs on half-valid data.
+    """
+    from explorer.paths import data_dir as resolve
+
+    ev, problems = read_evidence(resolve(data_dir))
+    if problems:
+        raise DataError(problems)
+    return ev

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_FILE = "datapackage.json"
+#: custom schema property: foreign keys checked only where all their fields have values
+OPTIONAL_FOREIGN_KEYS = "optionalForeignKeys"
 BUNDLED_SCHEMA = Path(__file__).resolve().parent.parent.parent / "data" / SCHEMA_FILE
 
 
@@ -35,9 +37,19 @@ class Field:
 
 @dataclass(frozen=True)
 class ForeignKey:
+    """A reference to rows of a resource.
+
+    As Table Schema reads ``foreignKeys`` (and Frictionless checks them), a key is checked
+    wherever any of its fields has a value. An *optional* key (our ``optionalForeignKeys``, a
+    custom property other tools ignore) is checked only where every field has one: the
+    composite (``study_id``, ``comparator_arm_id``) of a row without a comparator refers to
+    nothing, where Table Schema would look up (``study_id``, null) and fail.
+    """
+
     fields: tuple[str, ...]
     resource: str  # "" refers to the same resource, as in Frictionless
     reference_fields: tuple[str, ...]
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,8 +124,10 @@ def parse_package(raw: dict[str, Any]) -> Package:
                 fields=_as_tuple(fk["fields"]),
                 resource=fk["reference"].get("resource", ""),
                 reference_fields=_as_tuple(fk["reference"]["fields"]),
+                optional=optional,
             )
-            for fk in schema.get("foreignKeys", [])
+            for key, optional in (("foreignKeys", False), (OPTIONAL_FOREIGN_KEYS, True))
+            for fk in schema.get(key, [])
         )
         resources.append(
             Resource(

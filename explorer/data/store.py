@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from explorer.data.atomic import kept_mode
 from explorer.data.schema import Resource
 
 LOCK_NAME = ".explorer.lock"
@@ -101,11 +102,12 @@ def commit(data_dir: Path, files: dict[str, str]) -> None:
     try:
         for name, text in files.items():
             fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=data_dir)
+            pending[Path(tmp).name] = name
+            os.chmod(tmp, kept_mode(data_dir / name))  # each table keeps its mode (not mkstemp's 0600)
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-            pending[Path(tmp).name] = name
         fd, jtmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=data_dir)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(pending, fh)

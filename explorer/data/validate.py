@@ -22,7 +22,6 @@ from explorer.data.schema import SCHEMA_FILE, Field, Package, Resource, read_pac
 
 TRUE_VALUES = {"true", "True", "TRUE"}
 FALSE_VALUES = {"false", "False", "FALSE"}
-OPTIONAL_RESOURCES = {"adverse_events", "review_estimates", "review_includes", "searches", "screening"}
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _FRIENDLY_PATTERN = {
     "doi": "malformed DOI {v!r} (expected '10.<registrant>/<suffix>' without a resolver prefix)",
@@ -49,23 +48,32 @@ def _nearest(value: str, choices: Iterable[str]) -> str:
     return f"; expected one of: {shown}"
 
 
-def _parse_cell(f: Field, text: str) -> tuple[object, str | None]:
+def parse_cell(f: Field, text: str) -> tuple[object, str | None]:
     """Return (typed value or None, problem message or None)."""
+    value, message, _ = _check_cell(f, text)
+    return value, message
+
+
+_TYPE, _CONSTRAINT = "type-error", "constraint-error"
+
+
+def _check_cell(f: Field, text: str) -> tuple[object, str | None, str]:
+    """Return (typed value or None, problem message or None, the problem's code)."""
     if text == "":
-        return None, ("required value is missing" if f.required else None)
+        return None, ("required value is missing" if f.required else None), _CONSTRAINT
     if text != text.strip():
-        return None, f"value {text!r} has leading or trailing spaces"
+        return None, f"value {text!r} has leading or trailing spaces", "whitespace-error"
     if f.type == "integer":
         if not _INT.match(text):
-            return None, f"{text!r} is not a whole number"
+            return None, f"{text!r} is not a whole number", _TYPE
         value: object = int(text)
     elif f.type == "number":
         try:
             num = float(text)
         except ValueError:
-            return None, f"{text!r} is not a number"
+            return None, f"{text!r} is not a number", _TYPE
         if not math.isfinite(num):
-            return None, f"{text!r} is not a finite number"
+            return None, f"{text!r} is not a finite number", _TYPE
         value = num
     elif f.type == "boolean":
         if text in TRUE_VALUES:
@@ -73,21 +81,21 @@ def _parse_cell(f: Field, text: str) -> tuple[object, str | None]:
         elif text in FALSE_VALUES:
             value = False
         else:
-            return None, f"{text!r} is not a boolean (use true or false)"
+            return None, f"{text!r} is not a boolean (use true or false)", _TYPE
     else:
         value = text
     if f.enum is not None and value not in f.enum:
-        return None, f"unknown {f.name} {text!r}{_nearest(text, f.enum)}"
+        return None, f"unknown {f.name} {text!r}{_nearest(text, f.enum)}", _CONSTRAINT
     if f.pattern is not None and isinstance(value, str) and not re.fullmatch(f.pattern, value):
         if f.name in _FRIENDLY_PATTERN:
-            return None, _FRIENDLY_PATTERN[f.name].format(v=text)
-        return None, f"{text!r} does not match the pattern {f.pattern}"
+            return None, _FRIENDLY_PATTERN[f.name].format(v=text), _CONSTRAINT
+        return None, f"{text!r} does not match the pattern {f.pattern}", _CONSTRAINT
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if f.minimum is not None and value < f.minimum:
-            return None, f"{text} is below the minimum {f.minimum:g}"
+            return None, f"{text} is below the minimum {f.minimum:g}", _CONSTRAINT
         if f.maximum is not None and value > f.maximum:
-            return None, f"{text} is above the maximum {f.maximum:g}"
-    return value, None
+            return None, f"{text} is above the maximum {f.maximum:g}", _CONSTRAINT
+    return value, None, ""
 
 
 def check_table(
@@ -103,29 +111,30 @@ def check_table(
     seen: set[str] = set()
     for i, col in enumerate(header):
         if col in seen:
-            problems.append(Problem(table.file, 1, col, "column appears twice in the header"))
+            problems.append(Problem(table.file, 1, col, "column appears twice in the header", "duplicate-label"))
         seen.add(col)
         if col not in names:
             hint = _nearest(col, names)
-            problems.append(Problem(table.file, 1, col or f"#{i + 1}", f"unknown column{hint}"))
+            problems.append(Problem(table.file, 1, col or f"#{i + 1}", f"unknown column{hint}", "extra-label"))
     missing = [f.name for f in res.fields if f.name not in seen]
     for col in missing:
-        problems.append(Problem(table.file, 1, col, "column is missing from the header"))
+        problems.append(Problem(table.file, 1, col, "column is missing from the header", "missing-label"))
     if missing or len(seen) != len(header) or any(c not in names for c in header):
         return []
     rows: list[Row] = []
     for record, number in zip(table.rows, table.row_numbers, strict=True):
         if len(record) != len(header):
+            code = "extra-cell" if len(record) > len(header) else "missing-cell"
             problems.append(
-                Problem(table.file, number, "", f"has {len(record)} cells; the header has {len(header)}")
+                Problem(table.file, number, "", f"has {len(record)} cells; the header has {len(header)}", code)
             )
             continue
         values: dict[str, object] = {}
         ok = True
         for col, text in zip(header, record, strict=True):
-            value, msg = _parse_cell(res.field(col), text)
+            value, msg, code = _check_cell(res.field(col), text)
             if msg:
-                problems.append(Problem(table.file, number, col, msg))
+                problems.append(Problem(table.file, number, col, msg, code))
                 ok = False
             values[col] = value
         if ok:
@@ -156,6 +165,7 @@ def check_keys(
                             row.number,
                             res.primary_key[-1],
                             f"duplicate key ({desc}); first used in row {first[key]}",
+                            "primary-key",
                         )
                     )
                 else:
@@ -170,12 +180,16 @@ def check_keys(
             target_file = pkg.resource(target).path
             for row in rows[res.name]:
                 key = tuple(row.values[f] for f in fk.fields)
-                if any(v is None for v in key) or key in known:
+                # Table Schema: a key with no value refers to nothing; an optional key (see
+                # schema.ForeignKey) refers to nothing as soon as one of its fields is empty
+                if all(v is None for v in key) or (fk.optional and None in key) or key in known:
                     continue
                 col = fk.fields[-1]
                 desc = " / ".join(str(v) for v in key)
                 problems.append(
-                    Problem(row.file, row.number, col, f"unknown {col} {desc!r} (not in {target_file})")
+                    Problem(
+                        row.file, row.number, col, f"unknown {col} {desc!r} (not in {target_file})", "foreign-key"
+                    )
                 )
 
 
@@ -394,20 +408,24 @@ def check_package_file(data_dir: Path, pkg: Package, problems: list[Problem]) ->
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        problems.append(Problem(SCHEMA_FILE, 0, "", "not UTF-8 text"))
+        problems.append(Problem(SCHEMA_FILE, 0, "", "not UTF-8 text", "package-error"))
         return None
     except (OSError, ValueError) as exc:
-        problems.append(Problem(SCHEMA_FILE, getattr(exc, "lineno", 0), "", f"not valid JSON ({exc})"))
+        problems.append(
+            Problem(SCHEMA_FILE, getattr(exc, "lineno", 0), "", f"not valid JSON ({exc})", "package-error")
+        )
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("resources"), list):
-        problems.append(Problem(SCHEMA_FILE, 0, "resources", "not a data package: no list of resources"))
+        problems.append(
+            Problem(SCHEMA_FILE, 0, "resources", "not a data package: no list of resources", "package-error")
+        )
         return None
     for res in raw["resources"]:
         name = res.get("name") if isinstance(res, dict) else None
         try:
             ours = pkg.resource(str(name))
         except KeyError:
-            problems.append(Problem(SCHEMA_FILE, 0, "resources", f"unknown resource {name!r}"))
+            problems.append(Problem(SCHEMA_FILE, 0, "resources", f"unknown resource {name!r}", "schema-error"))
             continue
         fields = [f.get("name") for f in res.get("schema", {}).get("fields", []) if isinstance(f, dict)]
         if fields != ours.field_names:
@@ -417,6 +435,7 @@ def check_package_file(data_dir: Path, pkg: Package, problems: list[Problem]) ->
                     0,
                     str(name),
                     "the fields differ from the explorer's schema; copy data/datapackage.json from the explorer",
+                    "schema-error",
                 )
             )
     version = raw.get("version")
@@ -430,17 +449,22 @@ def collect(
     pkg = pkg or read_package()
     problems: list[Problem] = []
     if not data_dir.exists():
-        return [Problem(str(data_dir), 0, "", "data directory not found")], {}, None
+        return [Problem(str(data_dir), 0, "", "data directory not found", "source-error")], {}, None
     if not data_dir.is_dir():
-        return [Problem(str(data_dir), 0, "", "is not a directory")], {}, None
+        return [Problem(str(data_dir), 0, "", "is not a directory", "source-error")], {}, None
     version = check_package_file(data_dir, pkg, problems)
     rows: dict[str, list[Row]] = {}
     seen: dict[str, list[Row]] = {}
     for res in pkg.resources:
-        table = read_csv(data_dir / res.path, problems, required=res.name not in OPTIONAL_RESOURCES)
-        rows[res.name], seen[res.name] = [], []
-        if table is not None:
-            rows[res.name] = check_table(res, table, problems, seen[res.name])
+        before = len(problems)
+        table = read_csv(data_dir / res.path, problems)  # a listed file that is missing is a problem
+        if table is None:
+            continue
+        seen[res.name] = []
+        checked = check_table(res, table, problems, seen[res.name])
+        if any(p.row <= 1 for p in problems[before:]):
+            continue  # unreadable or bad header: said once, and no key checks against it
+        rows[res.name] = checked
     check_keys(pkg, rows, problems, seen)
     check_rules(rows, problems)
     problems.sort(key=lambda p: (_file_order(pkg, p.file), p.row, p.column, p.message))
@@ -452,8 +476,8 @@ def _file_order(pkg: Package, file: str) -> int:
     return order.index(file) if file in order else -1
 
 
-def validate(data_dir: str | Path | None = None) -> list[Problem]:
-    """Validate a data directory; an empty list means it is valid."""
+def validate_package(data_dir: str | Path | None = None) -> list[Problem]:
+    """Validate a data directory (a data package); an empty list means it is valid."""
     from explorer.paths import data_dir as resolve
 
     return collect(resolve(data_dir))[0]
