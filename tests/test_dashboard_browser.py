@@ -116,7 +116,15 @@ def test_url_query_selects_the_starting_view(browser, voila) -> None:
 
 
 def test_forest_leave_one_out_and_exports(browser, voila, tmp_path: Path) -> None:
-    server = voila()
+    from .test_effects import build, trial
+
+    data = build(
+        tmp_path,
+        trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38)),
+        trial("bbb2021", "10.1000/b", (2.5, 1.8, 50), (3.1, 2.0, 52)),
+        trial("ccc2022", "10.1000/c", (4.0, 2.2, 30), (4.2, 2.1, 31)),
+    )
+    server = voila(data)
     page, external = open_dashboard(browser, server, "?view=forest&design=all")
     page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
     title = page.locator(".js-plotly-plot .gtitle").first

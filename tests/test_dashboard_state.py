@@ -33,28 +33,28 @@ def lengths(d: Dashboard) -> list[int]:
 
 
 def test_default_is_randomised_evidence(model: Model) -> None:
-    d = Dashboard(model)
+    d = Dashboard(model, view="time")
     assert d.state.designs == ("rct",)
     rows = model.filtered(d.state)
     assert set(rows["design"]) <= {"rct"}
 
 
 def test_filter_updates_traces_in_place(model: Model) -> None:
-    d = Dashboard(model, FilterState(designs=()))
-    plot = d.views[0].plot
+    d = Dashboard(model, FilterState(designs=()), view="time")
+    plot = d.view("time").plot
     revision = plot.revision
     all_lengths = lengths(d)
     assert sum(all_lengths) > 0
     keep = d.therapy_codes[next(i for i, n in enumerate(all_lengths) if n)]
     d.therapy.value = (keep,)
-    assert d.views[0].plot is plot and plot.revision == revision + 1  # patched in place, once
+    assert d.view("time").plot is plot and plot.revision == revision + 1  # patched in place, once
     after = lengths(d)
     assert all(n == 0 for code, n in zip(d.therapy_codes, after, strict=True) if code != keep)
     assert after[d.therapy_codes.index(keep)] == all_lengths[d.therapy_codes.index(keep)]
 
 
 def test_empty_selection_says_so_and_reset_restores(model: Model) -> None:
-    d = Dashboard(model)
+    d = Dashboard(model, view="time")
     full = lengths(d)
     d.indication.value = (d.indication.options[-1][1],)
     d.therapy.value = (d.therapy.options[-1][1],)
@@ -67,7 +67,7 @@ def test_empty_selection_says_so_and_reset_restores(model: Model) -> None:
 
 def test_no_filter_combination_raises(model: Model) -> None:
     """A sample of combinations: every view draws or says why, never raises."""
-    d = Dashboard(model)
+    d = Dashboard(model, view="time")
     combos = itertools.product(
         list(OUTCOME_CHOICES), list(MEASURES), [(), ("rct",)], [(), ("short",), ("long",)]
     )
@@ -78,7 +78,7 @@ def test_no_filter_combination_raises(model: Model) -> None:
 
 
 def test_outcome_switch_changes_axis_title(model: Model) -> None:
-    d = Dashboard(model)
+    d = Dashboard(model, view="time")
     d.outcome.value = "function"
     assert "% of scale" in d.figure.layout.yaxis.title.text
     d.outcome.value = "responders"
@@ -86,7 +86,7 @@ def test_outcome_switch_changes_axis_title(model: Model) -> None:
 
 
 def test_difference_view_overlays_pooled_estimates_and_mcid(model: Model) -> None:
-    d = Dashboard(model, FilterState(designs=()))
+    d = Dashboard(model, FilterState(designs=()), view="time")
     assert d.figure.layout.shapes[0].visible is False  # no MCID line on raw values
     d.measure.value = "difference"
     rows = model.filtered(d.state)
@@ -143,7 +143,7 @@ def test_evidence_map_click_filters_everything(model: Model) -> None:
 
 def test_exports_are_formula_safe_and_complete(model: Model, data_copy: Path) -> None:
     set_column(data_copy / "studies.csv", "label", '=HYPERLINK("http://x")')
-    d = Dashboard(Model(load(data_copy)), FilterState(designs=(), outcome="responders"))
+    d = Dashboard(Model(load(data_copy)), FilterState(designs=(), outcome="responders"), view="time")
     assert d.exports.value == ""  # made only on request
     d.export_box.selected_index = 0
     links = dict(
@@ -175,11 +175,11 @@ def test_summary_speaks_plainly(model: Model) -> None:
 
 
 def test_presentation_mode_and_image_format(model: Model) -> None:
-    d = Dashboard(model)
+    d = Dashboard(model, view="time")
     d.present.value = True
     assert "explorer-present" in d.widget._dom_classes and "present=1" in d.link.value
     d.image_format.value = "svg"
-    assert d.views[0].plot.config["toImageButtonOptions"]["format"] == "svg"
+    assert d.view("time").plot.config["toImageButtonOptions"]["format"] == "svg"
 
 
 def test_broken_data_gives_one_clear_message(tmp_path: Path) -> None:
@@ -206,12 +206,12 @@ def test_thin_selection_points_to_outcomes_with_more_studies(model: Model) -> No
     for label, n in others:
         code = next(c for c, text in OUTCOME_CHOICES.items() if text.split(",")[0] == label)
         assert model.filtered(thin.with_(outcome=code))["study_id"].nunique() == n
-    d = Dashboard(model, thin)
+    d = Dashboard(model, thin, view="time")
     assert f"{others[0][0]}: {others[0][1]} studies" in d.status.value
 
 
 def test_safety_view_says_how_many_counts_the_design_filter_hides(model: Model) -> None:
-    d = Dashboard(model)
+    d = Dashboard(model, view="time")
     safety = next(i for i, v in enumerate(d.views) if v.name == "safety")
     d.tabs.selected_index = safety
     hidden = len(model.harms(d.state.with_(designs=()))) - len(model.harms(d.state))

@@ -77,7 +77,7 @@ def test_dashboard_starts_from_query_and_shows_link() -> None:
     d = Dashboard(model, state, ignored)
     assert d.therapy.value == (codes[0],) and d.window.value == ("short",)
     assert f"?therapy={codes[0]}&amp;window=short" in d.link.value
-    d.tabs.selected_index = 2
+    d.tabs.selected_index = 3
     assert "view=map" in d.link.value
     assert "&lt;b&gt;" not in d.status.value or "<b>x</b>" not in d.status.value
     assert "bogus" in d.status.value

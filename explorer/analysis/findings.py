@@ -65,46 +65,38 @@ WINDOW_ORDER = {w.name: i for i, w in enumerate(DEFAULT_WINDOWS)}
 def direction_counts(ev: Evidence, comparators: str = "cochrane") -> pd.DataFrame:
     """One vote per study and cell: the direction a trial reports (between-group p-values and
     ``favours``), oriented so that 'arm' means the intervention arm was favoured."""
+    cols = [*KEYS, "study_id", "label", "favours"]
     o = ev.outcomes
     o = o[o["favours"].notna() & o["comparator_arm_id"].notna() & (o["time_value"] > 0)]
+    domain_outcome = {d: k for k, doms in OUTCOME_DOMAINS.items() for d in doms}
+    o = o.assign(outcome=o["domain"].map(domain_outcome)).dropna(subset=["outcome"])
     if o.empty:
-        return pd.DataFrame(columns=[*KEYS, "study_id", "label", "favours"])
-    arms = ev.arms.assign(comparator_class=comparator_class(ev.arms, comparators))
-    role = arms.set_index(["study_id", "arm_id"])["role"].to_dict()
-    info = arms.set_index(["study_id", "arm_id"])[["therapy", "comparator_class"]]
-    rows = []
-    for r in o.itertuples(index=False):
-        a, c = (r.study_id, r.arm_id), (r.study_id, r.comparator_arm_id)
-        fav = r.favours
-        if role.get(a) != "intervention" and role.get(c) == "intervention":
-            a, c = c, a
-            fav = {"arm": "comparator", "comparator": "arm"}.get(fav, fav)
-        if role.get(a) != "intervention" or c not in info.index:
-            continue
-        outcome = next((k for k, doms in OUTCOME_DOMAINS.items() if r.domain in doms), None)
-        if outcome is None:
-            continue
-        weeks = to_weeks(np.array([r.time_value]), np.array([r.time_unit]))
-        rows.append(
-            {
-                "outcome": outcome,
-                "therapy": info.at[a, "therapy"],
-                "comparator_kind": info.at[c, "comparator_class"],
-                "window": str(assign_windows(weeks)[0]),
-                "study_id": r.study_id,
-                "label": ev.studies.set_index("study_id").at[r.study_id, "label"],
-                "favours": fav,
-            }
-        )
-    if not rows:
-        return pd.DataFrame(columns=[*KEYS, "study_id", "label", "favours"])
-    d = pd.DataFrame(rows).drop_duplicates([*KEYS, "study_id", "favours"])
+        return pd.DataFrame(columns=cols)
+    arms = ev.arms.assign(comparator_class=comparator_class(ev.arms, comparators))[
+        ["study_id", "arm_id", "role", "therapy", "comparator_class"]
+    ]
+    d = o[["study_id", "arm_id", "comparator_arm_id", "outcome", "time_value", "time_unit", "favours"]]
+    d = d.merge(arms.add_suffix("_a").rename(columns={"study_id_a": "study_id", "arm_id_a": "arm_id"}),
+                on=["study_id", "arm_id"], how="left")  # fmt: skip
+    d = d.merge(arms.add_suffix("_c").rename(columns={"study_id_c": "study_id", "arm_id_c": "comparator_arm_id"}),
+                on=["study_id", "comparator_arm_id"], how="left")  # fmt: skip
+    swap = (d["role_a"] != "intervention") & (d["role_c"] == "intervention")
+    flip = {"arm": "comparator", "comparator": "arm", "neither": "neither"}
+    d["favours"] = np.where(swap, d["favours"].map(flip), d["favours"])
+    d["therapy"] = np.where(swap, d["therapy_c"], d["therapy_a"])
+    d["comparator_kind"] = np.where(swap, d["comparator_class_a"], d["comparator_class_c"])
+    d = d[(d["role_a"] == "intervention") | swap]
+    d = d.assign(window=assign_windows(to_weeks(d["time_value"], d["time_unit"])))
+    d = d[d["comparator_kind"].notna()]
+    d["label"] = d["study_id"].map(ev.studies.set_index("study_id")["label"])
+    d = d.drop_duplicates([*KEYS, "study_id", "favours"])
     # a study voting two ways in one cell (two outcomes of one domain) counts once, as 'neither'
-    votes = d.groupby([*KEYS, "study_id", "label"])["favours"].agg(lambda s: s.iloc[0] if s.nunique() == 1 else "neither")
-    return votes.reset_index()
+    n = d.groupby([*KEYS, "study_id"])["favours"].transform("nunique")
+    d = d.assign(favours=d["favours"].where(n == 1, "neither")).drop_duplicates([*KEYS, "study_id"])
+    return d[cols].reset_index(drop=True)
 
 
-def _review_text(ev: Evidence, therapy: str, kind: str, outcome: str, window: str) -> str:
+def _review_text(ev: Evidence, therapy: str, kind: str, outcome: str, window: str, labels: pd.Series) -> str:
     re_ = ev.review_estimates
     if re_.empty:
         return ""
@@ -114,7 +106,6 @@ def _review_text(ev: Evidence, therapy: str, kind: str, outcome: str, window: st
     cand = re_[(re_["therapy"] == therapy) & (re_["comparator_kind"] == kind) & re_["domain"].isin(doms)]
     win = next((w for w in DEFAULT_WINDOWS if w.name == window), None)
     texts = []
-    labels = ev.studies.set_index("study_id")["label"]
     for r in cand.itertuples(index=False):
         lo, hi = r.time_weeks_min, r.time_weeks_max
         if win is None or (pd.isna(lo) and pd.isna(hi)):
@@ -142,13 +133,17 @@ def findings(
     comparators: str = "cochrane",
     inferred_scales: bool = False,
     imputed_sd: bool = True,
+    effect_frames: dict[tuple[str, str], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """The summary-of-findings table (see the module docstring), restricted to ``studies`` when
-    given (the dashboard's filtered selection). Rows with a pool come first, most trials first."""
+    given (the dashboard's filtered selection). ``effect_frames`` may hold the effects already
+    computed per (outcome, measure) with the same ``comparators``, to save recomputing them."""
     keep = None if studies is None else set(studies)
     parts = []
     for outcome, measure in outcomes:
-        e = effects(ev, outcome, measure, comparators=comparators)
+        e = (effect_frames or {}).get((outcome, measure))
+        if e is None:
+            e = effects(ev, outcome, measure, comparators=comparators)
         if keep is not None:
             e = e[e["study_id"].isin(keep)]
         e = e[e["effect_kind"] == "contrast"]
@@ -164,27 +159,34 @@ def findings(
     table = cells.merge(pooled, on=KEYS, how="left") if len(pooled) else cells.assign(k=0)
     table = table[table["window"].astype(str) != ""]
     # direction-only trials: the votes of trials not already in the cell's pool, on the cell's first row
-    pooled_labels = table.groupby(KEYS)["studies"].agg(lambda s: {x for v in s.dropna() for x in str(v).split("; ")})
-    first = ~table.duplicated(KEYS)
-    for c in ("direction_arm", "direction_neither", "direction_comparator"):
-        table[c] = 0
-    table["direction_studies"] = ""
+    dcols = ["direction_arm", "direction_neither", "direction_comparator"]
     if len(votes):
-        for key, g in votes.groupby(KEYS):
-            inside = pooled_labels.get(key, set())
-            g = g[~g["label"].isin(inside)]
-            if g.empty:
-                continue
-            where = first & (table[KEYS] == pd.Series(key, index=KEYS)).all(axis=1)
-            counts = g["favours"].value_counts()
-            for fav in ("arm", "neither", "comparator"):
-                table.loc[where, f"direction_{fav}"] = int(counts.get(fav, 0))
-            table.loc[where, "direction_studies"] = "; ".join(sorted(set(map(str, g["label"]))))
+        inside = table[[*KEYS, "studies"]].dropna(subset=["studies"])
+        inside = inside.assign(label=inside["studies"].astype(str).str.split("; ")).explode("label")
+        v = votes.merge(inside[[*KEYS, "label"]].drop_duplicates().assign(_in=True), on=[*KEYS, "label"], how="left")
+        v = v[v["_in"].isna()]
+        counts = (
+            v.pivot_table(index=KEYS, columns="favours", values="study_id", aggfunc="count", fill_value=0)
+            .reindex(columns=["arm", "neither", "comparator"], fill_value=0)
+            .add_prefix("direction_")
+        )
+        names = v.groupby(KEYS)["label"].agg(lambda x: "; ".join(sorted(set(map(str, x))))).rename("direction_studies")
+        extra = counts.join(names).reset_index()
+    else:
+        extra = pd.DataFrame(columns=[*KEYS, *dcols, "direction_studies"])
+    first = ~table.duplicated(KEYS)
+    table = pd.concat(
+        [table[first].merge(extra, on=KEYS, how="left"), table[~first]], ignore_index=True
+    )
+    for c in dcols:
+        table[c] = table[c].fillna(0).astype(int)
+    table["direction_studies"] = table["direction_studies"].fillna("")
     table = table[(table["k"].fillna(0) > 0) | (table[["direction_arm", "direction_neither", "direction_comparator"]].sum(axis=1) > 0)]
     if table.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
     table["k"] = table["k"].fillna(0).astype(int)
     rows = []
+    labels = ev.studies.set_index("study_id")["label"]
     for r in table.to_dict("records"):
         unit = outcome_unit(r["outcome"]) if r["outcome"] in OUTCOMES else ""
         sure = how_sure(r if r["k"] else None)
@@ -213,7 +215,7 @@ def findings(
                 "direction_neither": r["direction_neither"],
                 "direction_comparator": r["direction_comparator"],
                 "direction_studies": r.get("direction_studies", "") if isinstance(r.get("direction_studies"), str) else "",
-                "review": _review_text(ev, r["therapy"], r["comparator_kind"], r["outcome"], r["window"]),
+                "review": _review_text(ev, r["therapy"], r["comparator_kind"], r["outcome"], r["window"], labels),
                 "how_sure": sure["level"],
                 "how_sure_text": sure["text"],
                 "sentence": sentence,

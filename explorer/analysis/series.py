@@ -165,12 +165,12 @@ def _empty(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=float if c in ("value", "time_weeks") else object) for c in cols})
 
 
-def contrast_series(ev: Evidence, outcome: str = "pain") -> pd.DataFrame:
+def contrast_series(ev: Evidence, outcome: str = "pain", comparators: str = "cochrane") -> pd.DataFrame:
     """Between-group differences (intervention minus comparator, MD on the common scale) shaped
     like :func:`arm_series`, so the same figure draws them: one line per study contrast."""
     from explorer.analysis.effects import effects
 
-    eff = effects(ev, outcome=outcome, measure="MD")
+    eff = effects(ev, outcome=outcome, measure="MD", comparators=comparators)
     eff = eff[eff["effect_kind"] == "contrast"].reset_index(drop=True)
     se = np.sqrt(eff["vi"].to_numpy(dtype=float))
     out = eff.assign(

@@ -16,6 +16,7 @@ from explorer.analysis.windows import DEFAULT_WINDOWS
 from explorer.dashboard import preheat, preload, urlstate
 from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES, FilterState, Model
 from explorer.dashboard.views import (
+    FindingsView,
     ForestView,
     MapView,
     SafetyView,
@@ -77,7 +78,7 @@ class Dashboard:
         model: Model,
         state: FilterState | None = None,
         ignored: list[str] | None = None,
-        view: str = "time",
+        view: str = "findings",
         present: bool = False,
     ):
         self.model = model
@@ -130,6 +131,24 @@ class Dashboard:
             style=style,
             layout=w.Layout(width="60%"),
         )
+        self.strict = w.Checkbox(
+            value=s.strict_placebo,
+            description="Placebo = inert injections only (strict; local anaesthetic counts as active)",
+            indent=False,
+            layout=w.Layout(width="100%"),
+        )
+        self.inferred = w.Checkbox(
+            value=s.inferred_scales,
+            description="Pool VAS rows whose range was inferred from the values",
+            indent=False,
+            layout=w.Layout(width="100%"),
+        )
+        self.imputed = w.Checkbox(
+            value=s.imputed_sd,
+            description="Pool rows whose SD was imputed from other trials",
+            indent=False,
+            layout=w.Layout(width="100%"),
+        )
         self.controls = [
             self.outcome,
             self.measure,
@@ -143,6 +162,9 @@ class Dashboard:
             self.rob,
             self.years,
             self.min_n,
+            self.strict,
+            self.inferred,
+            self.imputed,
         ]
         self.reset = w.Button(description="Reset", icon="undo", tooltip="Back to all randomised evidence")
         self.present = w.ToggleButton(
@@ -165,6 +187,7 @@ class Dashboard:
         self.export_box.set_title(0, "Download this selection (data, citations)")
         self.export_box.observe(lambda _c: self._fill_exports(), names="selected_index")
         self.views = [
+            FindingsView(m, self.open_group),
             TimeView(m),
             ForestView(m),
             MapView(m, self.pick_cell),
@@ -223,6 +246,9 @@ class Dashboard:
             year_min=None if y0 == lo else y0,
             year_max=None if y1 == hi else y1,
             min_n=int(self.min_n.value or 0),
+            strict_placebo=bool(self.strict.value),
+            inferred_scales=bool(self.inferred.value),
+            imputed_sd=bool(self.imputed.value),
         )
 
     def _changed(self, _change=None) -> None:
@@ -251,6 +277,9 @@ class Dashboard:
                 control.value = tuple(v for v in value if v in codes)
             self.years.value = (state.year_min or lo, state.year_max or hi)
             self.min_n.value = state.min_n
+            self.strict.value = state.strict_placebo
+            self.inferred.value = state.inferred_scales
+            self.imputed.value = state.imputed_sd
         finally:
             self._quiet = False
         self._changed()
@@ -258,6 +287,15 @@ class Dashboard:
     def _reset(self, _button=None) -> None:
         self.ignored = []
         self.set_state(FilterState())
+
+    def open_group(self, view: str, therapy: str, window: str, comparator: str, outcome: str) -> None:
+        """From a findings row to its forest plot or its time course."""
+        names = [v.name for v in self.views]
+        if view == "forest":
+            forest = self.views[names.index("forest")]
+            forest.wanted = f"{therapy}|{window}|{comparator}"
+        self.set_state(self.state.with_(outcome=outcome, measure="difference" if view == "time" else self.state.measure))
+        self.tabs.selected_index = names.index(view)
 
     def pick_cell(self, therapy: str, indication: str) -> None:
         """Evidence-map click: filter everything to that therapy and indication."""
@@ -280,6 +318,13 @@ class Dashboard:
                     plot.config = {**plot.config, "toImageButtonOptions": options}
 
     # ------------------------------------------------------------------ view
+    def view(self, name: str):
+        """The view called ``name`` (built on first use)."""
+        v = next(v for v in self.views if v.name == name)
+        if not v.built:
+            v.update(self.state)
+        return v
+
     @property
     def current(self):
         return self.views[self.tabs.selected_index or 0]
@@ -337,7 +382,7 @@ class Dashboard:
         """A plotly Figure of what the efficacy plot shows now (a snapshot, for reading)."""
         import plotly.graph_objects as go
 
-        view = self.views[0]
+        view = next(v for v in self.views if v.name == "time")
         if not view.built:
             view.update(self.state)
         return go.Figure(view.plot.current)

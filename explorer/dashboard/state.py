@@ -45,6 +45,10 @@ class FilterState:
     year_min: int | None = None
     year_max: int | None = None
     min_n: int = 0
+    # pooling rules offered as sensitivity choices (explorer.analysis.comparability)
+    strict_placebo: bool = False  # comparator classes: Cochrane (default) or inert injections only
+    inferred_scales: bool = False  # pool VAS rows whose range was inferred from the values
+    imputed_sd: bool = True  # pool rows whose SD was borrowed from other studies
 
     def with_(self, **changes) -> FilterState:
         return replace(self, **changes)
@@ -98,13 +102,13 @@ class Model:
         return (int(years.min()), int(years.max())) if len(years) else (1950, 2030)
 
     # ------------------------------------------------------------------ derived data
-    def series(self, outcome: str, measure: str) -> pd.DataFrame:
+    def series(self, outcome: str, measure: str, comparators: str = "cochrane") -> pd.DataFrame:
         if outcome == RESPONDERS:
             measure = "final"  # responders are shown as % of each group
-        key = (outcome, measure)
+        key = (outcome, measure, comparators if measure == "difference" else "")
         if key not in self._cache:
             if measure == "difference":
-                self._cache[key] = contrast_series(self.ev, outcome=outcome)
+                self._cache[key] = contrast_series(self.ev, outcome=outcome, comparators=comparators)
             else:
                 self._cache[key] = arm_series(self.ev, outcome=outcome, measure=measure)
         return self._cache[key]
@@ -164,20 +168,59 @@ class Model:
 
     def _study_count(self, state: FilterState) -> int:
         """Studies the selection would show (a mask, no copy of the rows, nothing memoised)."""
-        s = self.series(state.outcome, state.measure)
+        s = self.series(state.outcome, state.measure, self.comparator_definition(state))
         comp = "comparator_kind" if state.measure == "difference" and state.outcome != RESPONDERS else None
         return int(pd.unique(s["study_id"].to_numpy()[self._mask(s, state, comparator_column=comp)]).size)
 
     def _filter(self, state: FilterState) -> pd.DataFrame:
-        s = self.series(state.outcome, state.measure)
+        s = self.series(state.outcome, state.measure, self.comparator_definition(state))
         comp = "comparator_kind" if state.measure == "difference" and state.outcome != RESPONDERS else None
         return s[self._mask(s, state, comparator_column=comp)]
 
+    def rules(self, state: FilterState) -> dict[str, bool]:
+        """The pooling switches of ``state``, as :func:`explorer.analysis.effects.pool` takes them."""
+        return {"inferred_scales": state.inferred_scales, "imputed_sd": state.imputed_sd}
+
     def pooled(self, state: FilterState, rows: pd.DataFrame) -> pd.DataFrame:
-        """Random-effects pools (REML) per therapy x window of the shown contrasts; empty otherwise."""
+        """Random-effects pools per therapy x window (x comparator class, always) of the shown
+        contrasts, by the comparability rules; empty otherwise."""
         if state.measure != "difference" or state.outcome == RESPONDERS or rows.empty:
             return pd.DataFrame(columns=["therapy"])
-        return pool(rows, by=["therapy", "window"], method="REML")
+        return pool(rows, by=["therapy", "window"], **self.rules(state))
+
+    def findings(self, state: FilterState) -> pd.DataFrame:
+        """The summary-of-findings rows of the selection: study-level filters pick the trials,
+        therapy / comparator / follow-up filters pick the rows (a comparison, not an arm)."""
+        from explorer.analysis.effects import effects
+        from explorer.analysis.findings import FINDING_OUTCOMES, findings
+
+        definition = self.comparator_definition(state)
+        frames = {}
+        for outcome, measure in FINDING_OUTCOMES:
+            ekey = ("effects", outcome, measure, definition)
+            if ekey not in self._cache:
+                self._cache[ekey] = effects(self.ev, outcome, measure, comparators=definition)
+            frames[(outcome, measure)] = self._cache[ekey]
+        key = ("findings", state.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
+        if key not in self._cache:
+            st = self.study_therapy[self._mask(self.study_therapy, key[1], windows=False)]
+            self._cache[key] = findings(
+                self.ev,
+                studies=set(st["study_id"]),
+                comparators=definition,
+                effect_frames=frames,
+                **self.rules(state),
+            )
+        f = self._cache[key]
+        for attr, col in (("therapies", "therapy"), ("comparators", "comparator_kind"), ("windows", "window")):
+            chosen = getattr(state, attr)
+            if chosen:
+                f = f[f[col].isin(chosen)]
+        return f.reset_index(drop=True)
+
+    @staticmethod
+    def comparator_definition(state: FilterState) -> str:
+        return "strict" if state.strict_placebo else "cochrane"
 
     def studies(self, state: FilterState) -> pd.DataFrame:
         """One row per (study, therapy of a non-comparator arm) matching the filters, any outcome."""
@@ -198,22 +241,22 @@ class Model:
         """The effects of one pooling group (one per cohort, as pooled) and its pool."""
         if state.outcome == RESPONDERS:
             return pd.DataFrame(), None
-        s = self.series(state.outcome, "difference")
+        s = self.series(state.outcome, "difference", self.comparator_definition(state))
         s = s[self._mask(s, state.with_(windows=()), comparator_column="comparator_kind")]
         s = s[(s["therapy"] == therapy) & (s["window"] == window) & (s["comparator_kind"] == comparator)]
-        rows = explain(s, ["therapy", "window"])
+        rows = explain(s, ["therapy", "window"], **self.rules(state))
         chosen = rows[rows["status"] == "pooled"].reset_index(drop=True)
         kept = chosen[~chosen["study_id"].isin(leave_out)]
         if kept.empty:
             return chosen, None
-        p = pool(kept, by=["therapy", "window"], method="REML")
+        p = pool(kept, by=["therapy", "window"], **self.rules(state))
         return chosen, (p.iloc[0] if len(p) else None)
 
     def forest_groups(self, state: FilterState) -> list[tuple[str, str, str, int]]:
         """(therapy, window, comparator kind, k) of every group with contrasts, most studies first."""
         if state.outcome == RESPONDERS:
             return []
-        s = self.series(state.outcome, "difference")
+        s = self.series(state.outcome, "difference", self.comparator_definition(state))
         s = s[
             self._mask(s, state.with_(windows=()), comparator_column="comparator_kind") & (s["window"] != "")
         ]

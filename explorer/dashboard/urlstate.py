@@ -27,7 +27,9 @@ MULTI_KEYS = {
     "window": "windows",
     "rob": "rob",
 }
-VIEWS = ("time", "forest", "map", "safety", "studies", "summary")
+VIEWS = ("findings", "time", "forest", "map", "safety", "studies", "summary")
+#: query key -> (FilterState attribute, value the key stands for); absent = the default
+SWITCHES = {"strict": ("strict_placebo", True), "inferred": ("inferred_scales", True), "imputed": ("imputed_sd", False)}
 
 
 def parse(
@@ -81,6 +83,12 @@ def parse(
             changes["year_max"] = int(m.group(2)) if m.group(2) else None
         else:
             ignored.append(f"year={value}")
+    for key, (attr, when_on) in SWITCHES.items():
+        for value in params.pop(key, []):
+            if value in ("0", "1"):
+                changes[attr] = when_on if value == ("1" if when_on else "0") else not when_on
+            else:
+                ignored.append(f"{key}={value}")
     for value in params.pop("min_n", []):
         if value.isdigit() and int(value) < 100_000:
             changes["min_n"] = int(value)
@@ -92,12 +100,12 @@ def parse(
 
 def parse_view(query: str) -> tuple[str, bool]:
     params = parse_qs((query or "")[:MAX_QUERY].lstrip("?"))
-    view = params.get("view", ["time"])[-1]
+    view = params.get("view", ["findings"])[-1]
     present = params.get("present", ["0"])[-1] in ("1", "true", "yes")
-    return (view if view in VIEWS else "time"), present
+    return (view if view in VIEWS else "findings"), present
 
 
-def to_query(state: FilterState, view: str = "time", present: bool = False) -> str:
+def to_query(state: FilterState, view: str = "findings", present: bool = False) -> str:
     """The query string (without '?') for a selection; defaults are left out to keep links short."""
     default = FilterState()
     pairs: list[tuple[str, str]] = []
@@ -113,7 +121,10 @@ def to_query(state: FilterState, view: str = "time", present: bool = False) -> s
         pairs.append(("year", f"{state.year_min or ''}-{state.year_max or ''}"))
     if state.min_n:
         pairs.append(("min_n", str(state.min_n)))
-    if view != "time":
+    for key, (attr, when_on) in SWITCHES.items():
+        if getattr(state, attr) != getattr(default, attr):
+            pairs.append((key, "1" if getattr(state, attr) == when_on and when_on else "0"))
+    if view != "findings":
         pairs.append(("view", view))
     if present:
         pairs.append(("present", "1"))

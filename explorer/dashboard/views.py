@@ -20,6 +20,7 @@ from explorer.data.cite import bibtex, ris
 from explorer.data.export import safe_csv
 from explorer.figures.efficacy import efficacy_spec, efficacy_traces, pooled_traces
 from explorer.figures.evidence_map import evidence_cells, evidence_map
+from explorer.figures.findings import findings_html, findings_page
 from explorer.figures.forest import forest_data, forest_plot, forest_title
 from explorer.figures.palette import colour
 from explorer.figures.safety import safety_plot, safety_table
@@ -195,12 +196,13 @@ class ForestView(View):
         labels = self.model.labels("arms", "therapy")
         opts = [
             (
-                f"{labels.get(t, t)} · {win} term · vs {c.replace('_', '/')} ({k} {'study' if k == 1 else 'studies'})",
+                f"{labels.get(t, t)} · {win} term · vs {c.replace('_', '/')} ({k} {'trial' if k == 1 else 'trials'})",
                 f"{t}|{win}|{c}",
             )
             for t, win, c, k in groups
         ]
-        current = self.group.value
+        current = getattr(self, "wanted", None) or self.group.value
+        self.wanted = None
         self._busy = True
         try:
             self.group.options = opts
@@ -301,6 +303,55 @@ class MapView(View):
         custom = event.get("customdata")
         if isinstance(custom, list) and len(custom) >= 2:
             self.on_pick(str(custom[0]), str(custom[1]))
+
+
+class FindingsView(View):
+    """The landing view: a summary of findings per therapy x comparator class x window x outcome."""
+
+    name, title = "findings", "Findings"
+
+    def __init__(self, model: Model, on_open):
+        super().__init__(model)
+        self.on_open = on_open
+
+    def build(self, state: FilterState) -> None:
+        self.intro = w.HTML(
+            "<div class='explorer-muted'>What the trials in this selection show, one row per comparison "
+            "and follow-up window: pooled where trials give estimates (random effects, 95% CI; prediction "
+            "interval from 3 trials), and counted by direction where they give only a p-value. Hover the "
+            "trial count for the trials; pick a row below to open its forest plot or its time course.</div>"
+        )
+        self.table = w.HTML()
+        self.row = w.Dropdown(description="Row", layout=w.Layout(width="70%"), style={"description_width": "50px"})
+        self.to_forest = w.Button(description="Forest plot", icon="bars", tooltip="Open this row's forest plot")
+        self.to_time = w.Button(description="Time course", icon="chart-line", tooltip="Open this row over time")
+        self.to_forest.on_click(lambda _b: self._open("forest"))
+        self.to_time.on_click(lambda _b: self._open("time"))
+        self.box.children = [self.message, self.intro, w.HBox([self.row, self.to_forest, self.to_time]), self.table]
+        self.redraw(state)
+
+    def _open(self, view: str) -> None:
+        if self.row.value:
+            therapy, window, comparator, outcome = self.row.value.split("|")
+            self.on_open(view, therapy, window, comparator, outcome)
+
+    def redraw(self, state: FilterState) -> None:
+        m = self.model
+        f = m.findings(state)
+        self.frame = f
+        therapies = m.labels("arms", "therapy")
+        kinds = {"placebo_sham": "placebo/sham", "active": "active", "conservative": "conservative care"}
+        caption = f"{len(f)} comparisons; pooling rules as in the data dictionary"
+        self.table.value = findings_html(f, therapies, kinds, caption)
+        pooled = f[(f["k"] > 0) & f["outcome"].isin(["pain", "function"])]
+        self.row.options = [
+            (
+                f"{therapies.get(r.therapy, r.therapy)} vs {kinds.get(r.comparator_kind, r.comparator_kind)} · "
+                f"{r.window} · {r.outcome} ({r.k} {'trial' if r.k == 1 else 'trials'})",
+                f"{r.therapy}|{r.window}|{r.comparator_kind}|{r.outcome}",
+            )
+            for r in pooled.drop_duplicates(["therapy", "window", "comparator_kind", "outcome"]).itertuples(index=False)
+        ]
 
 
 class SafetyView(View):
@@ -474,6 +525,29 @@ def data_uri(text: str, mime: str) -> str:
     return f"data:{mime};charset=utf-8;base64,{base64.b64encode(text.encode('utf-8')).decode('ascii')}"
 
 
+def selection_words(model: Model, state: FilterState) -> str:
+    """The selection in words, for exports that must stand alone."""
+    parts = []
+    for attr, (res, col), what in (
+        ("therapies", ("arms", "therapy"), "therapies"),
+        ("indications", ("studies", "indication"), "indications"),
+        ("designs", ("studies", "design"), "designs"),
+        ("comparators", ("arms", "comparator_kind"), "comparators"),
+    ):
+        chosen = getattr(state, attr)
+        labels = model.labels(res, col)
+        parts.append(f"{what}: " + (", ".join(labels.get(c, c) for c in chosen) if chosen else "all"))
+    if state.windows:
+        parts.append("follow-up: " + ", ".join(state.windows))
+    if state.strict_placebo:
+        parts.append("strict placebo definition")
+    if state.inferred_scales:
+        parts.append("inferred VAS ranges pooled")
+    if not state.imputed_sd:
+        parts.append("imputed SDs left out")
+    return "; ".join(parts)
+
+
 def exports_html(model: Model, state: FilterState, version: str) -> str:
     """Download links for the selection: data as CSV (formula-safe), citations as BibTeX and RIS."""
     rows = model.filtered(state)
@@ -517,6 +591,26 @@ def exports_html(model: Model, state: FilterState, version: str) -> str:
         (data_uri(bibtex(cites), "application/x-bibtex"), f"{name}.bib", "Citations (BibTeX)"),
         (data_uri(ris(cites), "application/x-research-info-systems"), f"{name}.ris", "Citations (RIS)"),
     ]
+    sof = model.findings(state)
+    if len(sof):
+        therapies = model.labels("arms", "therapy")
+        kinds = {"placebo_sham": "placebo/sham", "active": "active", "conservative": "conservative care"}
+        labels = cites.set_index("study_id")["label"]
+        sources = "; ".join(
+            f"{labels.get(s, s)} (doi {d})" if isinstance(d, str) and d else str(labels.get(s, s))
+            for s, d in zip(cites["study_id"], cites["doi"], strict=True)
+        )
+        page = findings_page(
+            sof, therapies, kinds,
+            title="Injection therapies for back pain: summary of findings",
+            selection=f"Selection: {selection_words(model, state)}",
+            version=version,
+            sources=sources,
+        )  # fmt: skip
+        links += [
+            (data_uri(safe_csv(sof.assign(dataset_version=version)), "text/csv"), f"{name}-findings.csv", "Findings (CSV)"),
+            (data_uri(page, "text/html"), f"{name}-findings.html", "Findings table (HTML, for slides)"),
+        ]
     items = " · ".join(
         f"<a class='explorer-export' download='{html.escape(f, quote=True)}' href='{u}'>{html.escape(t)}</a>"
         for u, f, t in links
@@ -528,6 +622,7 @@ def exports_html(model: Model, state: FilterState, version: str) -> str:
 
 
 __all__ = [
+    "FindingsView",
     "ForestView",
     "MapView",
     "SafetyView",

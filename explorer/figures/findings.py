@@ -1,0 +1,109 @@
+"""The summary-of-findings table as HTML: for the dashboard and as a page that stands alone on a
+slide (title, selection in words, dataset version, sources). Pure: a findings frame in, text out;
+every piece of text from the data is escaped."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from explorer.analysis.findings import outcome_label
+
+WINDOW_WORDS = {
+    "immediate": "≤ 2 weeks",
+    "short": "2 weeks to 3 months",
+    "intermediate": "3 to 12 months",
+    "long": "≥ 12 months",
+}
+SURE_CLASS = {"moderate": "sure-moderate", "low": "sure-low", "very low": "sure-verylow", "none": "sure-none"}
+STYLE = """
+table.explorer-sof { border-collapse: collapse; width: 100%; font-size: 0.92em; }
+.explorer-sof caption { text-align: left; font-weight: 600; padding: 4px 0; }
+.explorer-sof th, .explorer-sof td { border-bottom: 1px solid #ddd; padding: 5px 6px; vertical-align: top; text-align: left; }
+.explorer-sof th { background: #f3f5f7; position: sticky; top: 0; }
+.explorer-sof td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.explorer-sof .sure-moderate { color: #1b6e3a; } .explorer-sof .sure-low { color: #8a5a00; }
+.explorer-sof .sure-verylow { color: #a11d1d; } .explorer-sof .sure-none { color: #555; }
+.explorer-sof .dir { white-space: nowrap; }
+"""
+
+
+def _e(x: object) -> str:
+    return html.escape("" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x))
+
+
+def _effect(r: pd.Series) -> str:
+    if not r["k"]:
+        return "no estimate"
+    ratio = str(r["measure"]) in ("RR", "OR")
+    name = {"RR": "RR ", "OR": "OR "}.get(str(r["measure"]), "")
+    fmt = (lambda v: f"{v:.2f}") if ratio else (lambda v: f"{v:.1f}")
+    return f"{name}{fmt(r['estimate'])} ({fmt(r['ci_lb'])} to {fmt(r['ci_ub'])})"
+
+
+def _pi(r: pd.Series) -> str:
+    if not r["k"] or pd.isna(r["pi_lb"]):
+        return "from 3 trials" if r["k"] else ""
+    ratio = str(r["measure"]) in ("RR", "OR")
+    return f"{r['pi_lb']:.2f} to {r['pi_ub']:.2f}" if ratio else f"{r['pi_lb']:.1f} to {r['pi_ub']:.1f}"
+
+
+def _direction(r: pd.Series) -> str:
+    n = int(r["direction_arm"] + r["direction_neither"] + r["direction_comparator"])
+    if not n:
+        return ""
+    return (
+        f"<span class='dir' title='{_e(r['direction_studies'])}'>▲ {int(r['direction_arm'])} · "
+        f"◆ {int(r['direction_neither'])} · ▼ {int(r['direction_comparator'])}</span>"
+    )
+
+
+def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels: dict[str, str], caption: str = "") -> str:
+    """The table. Columns: comparison, when, outcome, trials (participants), effect (95% CI),
+    prediction interval, trials reporting only a direction (▲ favour the therapy, ◆ no
+    difference, ▼ favour the comparator), published review, how sure, in words."""
+    if df.empty:
+        return "<p>No trial in this selection compares a therapy with a comparator on these outcomes.</p>"
+    head = (
+        "<tr><th>Therapy vs comparator</th><th>When</th><th>Outcome</th><th>Trials (n)</th>"
+        "<th>Effect (95% CI)</th><th>Prediction interval</th><th title='Trials reporting only a p-value or a "
+        "direction: favour the therapy · no difference · favour the comparator'>Direction only ▲◆▼</th>"
+        "<th>Published review</th><th>How sure</th><th>In words</th></tr>"
+    )
+    body = []
+    for _, r in df.iterrows():
+        comparison = f"{therapy_labels.get(r['therapy'], r['therapy'])} vs {kind_labels.get(r['comparator_kind'], r['comparator_kind'])}"
+        outcome = outcome_label(str(r["outcome"]))
+        if r["responder_class"]:
+            outcome += f" ({str(r['responder_class']).replace('_', ' ')})"
+        n = "" if pd.isna(r["n_participants"]) else f" ({int(r['n_participants'])})"
+        trials = f"{int(r['k'])}{n}" if r["k"] else "0"
+        body.append(
+            f"<tr><td>{_e(comparison)}</td><td>{_e(WINDOW_WORDS.get(r['window'], r['window']))}</td>"
+            f"<td>{_e(outcome)}</td><td class='num' title='{_e(r['studies'])}'>{trials}</td>"
+            f"<td class='num'>{_e(_effect(r))}</td><td class='num'>{_e(_pi(r))}</td><td>{_direction(r)}</td>"
+            f"<td>{_e(r['review'])}</td><td class='{SURE_CLASS.get(r['how_sure'], '')}'>{_e(r['how_sure'])}</td>"
+            f"<td>{_e(r['sentence'])}</td></tr>"
+        )
+    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
+    return f"<style>{STYLE}</style><table class='explorer-sof'>{cap}<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def findings_page(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels: dict[str, str], *,
+                  title: str, selection: str, version: str, sources: str) -> str:  # fmt: skip
+    """A standalone HTML page of the table for a slide or a handout (no script, no external request)."""
+    note = (
+        "Effects are intervention minus comparator: pain in points on 0-10 and function in % of the scale "
+        "(negative favours the therapy); RR above 1 favours the therapy for responders and below 1 for surgery. "
+        "How sure is a rough guide from each pool's own numbers, not a GRADE rating."
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{_e(title)}</title></head><body style='font-family:sans-serif;margin:24px'>"
+        f"<h1 style='font-size:1.4em'>{_e(title)}</h1><p>{_e(selection)}</p>"
+        + findings_html(df, therapy_labels, kind_labels)
+        + f"<p style='color:#555'>{_e(note)}</p><p style='color:#555'>Dataset {_e(version)}. Sources: {_e(sources)}</p>"
+        "</body></html>"
+    )
