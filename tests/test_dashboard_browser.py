@@ -29,7 +29,7 @@ def open_dashboard(browser, server, query: str = ""):
 
 def test_dashboard_plots_filters_and_stays_local(browser, voila, tmp_path: Path) -> None:
     server = voila()
-    page, external = open_dashboard(browser, server, "?design=all")
+    page, external = open_dashboard(browser, server, "?view=time&design=all")
     page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
     before = dict(page.evaluate(TRACES_JS))
     shown = [k for k, n in before.items() if n > 0]
@@ -104,13 +104,13 @@ def test_url_query_selects_the_starting_view(browser, voila) -> None:
     n_points = len(expected) + expected["series_id"].nunique()  # points plus one gap per arm
     server = voila()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(server.url + f"?therapy={therapy}&window=short&junk=%3Cscript%3E", timeout=120_000)
+    page.goto(server.url + f"?therapy={therapy}&window=short&view=time&junk=%3Cscript%3E", timeout=120_000)
     page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
     traces = dict(page.evaluate(TRACES_JS))
     assert traces[therapy] == n_points
     assert all(n == 0 for k, n in traces.items() if k != therapy)
     link = page.locator("a.explorer-share")
-    assert link.get_attribute("href") == f"?therapy={therapy}&window=short"
+    assert link.get_attribute("href") == f"?therapy={therapy}&window=short&view=time"
     assert "junk" in page.locator(".explorer-notice").inner_text()
     page.close(run_before_unload=True)
 
@@ -156,7 +156,7 @@ def test_forest_leave_one_out_and_exports(browser, voila, tmp_path: Path) -> Non
 
 def test_empty_selection_message_in_browser(browser, voila) -> None:
     server = voila()
-    page, _ = open_dashboard(browser, server, "?outcome=quality_of_life&window=immediate")
+    page, _ = open_dashboard(browser, server, "?outcome=quality_of_life&window=immediate&view=time")
     page.wait_for_selector(".explorer-status", timeout=120_000)
     assert "No study arm with this outcome matches" in page.locator(".explorer-status").inner_text()
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
@@ -164,9 +164,13 @@ def test_empty_selection_message_in_browser(browser, voila) -> None:
     page.close(run_before_unload=True)
 
 
+LANDING = "table.explorer-sof"  # the findings table, the first view
+
 SCREENSHOTS = [
-    ("efficacy-over-time", "?design=all"),
-    ("difference-pooled", "?show=difference&design=all"),
+    ("findings", "?design=all"),
+    ("efficacy-over-time", "?view=time&design=all"),
+    ("difference-pooled", "?view=time&show=difference&design=all&inferred=1"),
+    ("safety", "?view=safety&design=all&therapy=epidural_steroid"),
     ("forest-plot", "?view=forest&design=all"),
     ("evidence-map", "?view=map&design=all"),
     ("summary", "?view=summary&design=all"),
@@ -184,7 +188,10 @@ def test_screenshots_of_every_view(browser, voila, tmp_path: Path) -> None:
     for name, query in SCREENSHOTS:
         page, external = open_dashboard(browser, server, query)
         page.wait_for_selector(".explorer-status", timeout=120_000)
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000) if "summary" not in name else None
+        if name == "findings":
+            page.wait_for_selector(LANDING, timeout=60_000)
+        elif name != "summary":
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
         page.wait_for_timeout(500)
         shot = tmp_path / f"{name}.png"
         page.screenshot(path=str(shot), full_page=False)
@@ -238,14 +245,14 @@ def test_kernel_death_is_explained_and_others_still_served(browser, voila) -> No
 
     server = voila()
     page, _ = open_dashboard(browser, server)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    page.wait_for_selector(LANDING, timeout=120_000)
     for pid in server.kernel_pids():
         os.kill(pid, signal.SIGKILL)
     page.wait_for_selector(".explorer-lost", timeout=60_000)
     assert "lost its connection" in page.locator(".explorer-lost").inner_text()
     assert page.get_by_role("button", name="Reload the page").is_visible()
     other, _ = open_dashboard(browser, server)  # the server keeps serving others
-    other.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    other.wait_for_selector(LANDING, timeout=120_000)
     for p in (page, other):
         p.close(run_before_unload=True)
 
@@ -260,7 +267,7 @@ def test_closing_the_page_shuts_its_kernel_down(browser, voila, tmp_path: Path) 
 
     server = voila(cull_idle=600)
     page, external = open_dashboard(browser, server)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    page.wait_for_selector(LANDING, timeout=120_000)
     assert server.kernel_pids()
     page.close(run_before_unload=True)
     deadline = time.monotonic() + 15
@@ -301,9 +308,32 @@ def test_plain_voila_in_the_repository_uses_our_template_and_settings(browser, t
             assert wait_until_serving(proc, url, 60), (tmp_path / "voila.log").read_text()
             server = type("Served", (), {"url": url})()
             page, external = open_dashboard(browser, server)
-            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+            page.wait_for_selector(LANDING, timeout=120_000)
             assert "voila/templates/explorer/static/fontawesome" in page.content()
             assert external == [], external
             page.close(run_before_unload=True)
         finally:
             stop(proc)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080), (1024, 768)])
+def test_landing_findings_answer_and_open_a_forest_plot(browser, voila, size) -> None:
+    """The first view is the findings table with CIs; a row opens its forest plot."""
+    server = voila()
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.goto(server.url, timeout=120_000)
+    page.wait_for_selector(LANDING, timeout=120_000)
+    table = page.locator(LANDING)
+    assert table.locator("tbody tr").count() >= 10
+    assert "95% CI" in table.inner_text() or " to " in table.inner_text()
+    assert "Direction only" in table.locator("thead").inner_text()
+    # tab labels are not clipped: each label's text fits its box
+    clipped = page.evaluate(
+        "() => [...document.querySelectorAll('.lm-TabBar-tabLabel, .p-TabBar-tabLabel')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
+    )
+    assert clipped == [], clipped
+    page.get_by_role("button", name="Forest plot").click()
+    page.wait_for_selector(".js-plotly-plot .gtitle", timeout=60_000)
+    assert "95% CI" in page.locator(".js-plotly-plot .gtitle").first.inner_text()
+    page.close(run_before_unload=True)

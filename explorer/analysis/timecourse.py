@@ -636,7 +636,12 @@ def _curve_rows(fit: GroupFit, weeks: FloatArray, level: float) -> pd.DataFrame:
 
 
 def _prepare(
-    df: pd.DataFrame, by: list[str], cluster: str | None, include_approximate: bool
+    df: pd.DataFrame,
+    by: list[str],
+    cluster: str | None,
+    include_approximate: bool,
+    inferred_scales: bool = False,
+    imputed_sd: bool = True,
 ) -> tuple[pd.DataFrame, list[str], str]:
     need = {"yi", "vi", "time_weeks"}
     missing = sorted(need - set(df.columns))
@@ -666,7 +671,13 @@ def _prepare(
         from explorer.analysis.effects import explain
 
         # one estimate per cohort, time point and group, by the pooling rules with time as a key
-        rows = explain(data.assign(cohort=data["_cluster"]), [*keys, "_t"], include_approximate=include_approximate)
+        rows = explain(
+            data.assign(cohort=data["_cluster"]),
+            [*keys, "_t"],
+            include_approximate=include_approximate,
+            inferred_scales=inferred_scales,
+            imputed_sd=imputed_sd,
+        )
         data = rows[rows["status"] == "pooled"].drop(columns=["status", "reason", "combined_from"])
     return data, keys, cluster
 
@@ -681,6 +692,8 @@ def timecourse(
     cluster: str | None = None,
     include_approximate: bool = False,
     basis: Basis | str | None = None,
+    inferred_scales: bool = False,
+    imputed_sd: bool = True,
 ) -> TimecourseResult:
     """The effect as a function of follow-up time, per group (see the module docstring).
 
@@ -699,7 +712,7 @@ def timecourse(
         raise ValueError(f"basis must be one of {BASES}, not {basis!r}")
     if at is not None and not np.all(np.asarray(at, dtype=float) > 0):
         raise ValueError("weeks in 'at' must be positive")
-    data, keys, _ = _prepare(df, by, cluster, include_approximate)
+    data, keys, _ = _prepare(df, by, cluster, include_approximate, inferred_scales, imputed_sd)
     curves, coefs, variances, skipped = [], [], [], []
     fits: dict[tuple[Hashable, ...], GroupFit] = {}
     alpha = level_to_alpha(level)

@@ -188,6 +188,22 @@ class Model:
             return pd.DataFrame(columns=["therapy"])
         return pool(rows, by=["therapy", "window"], **self.rules(state))
 
+    def curves(self, state: FilterState, rows: pd.DataFrame):
+        """The time course of the shown contrasts per therapy and comparator class (issue 16's
+        multilevel model), or None outside the difference view. Memoised per state."""
+        if state.measure != "difference" or state.outcome == RESPONDERS:
+            return None
+        key = ("curves", state)
+        if key not in self._cache:
+            from explorer.analysis.timecourse import timecourse
+
+            at = np.unique(np.round(np.geomspace(0.5, 260, 48), 3))
+            data = rows[rows["effect_kind"] == "contrast"] if "effect_kind" in rows else rows
+            self._cache[key] = (
+                timecourse(data, by=["therapy", "comparator_kind"], at=at, **self.rules(state)) if len(data) else None
+            )
+        return self._cache[key]
+
     def findings(self, state: FilterState) -> pd.DataFrame:
         """The summary-of-findings rows of the selection: study-level filters pick the trials,
         therapy / comparator / follow-up filters pick the rows (a comparison, not an arm)."""

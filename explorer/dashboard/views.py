@@ -18,7 +18,7 @@ from explorer.dashboard.plot import Plot, clean
 from explorer.dashboard.state import FilterState, Model
 from explorer.data.cite import bibtex, ris
 from explorer.data.export import safe_csv
-from explorer.figures.efficacy import efficacy_spec, efficacy_traces, pooled_traces
+from explorer.figures.efficacy import curve_traces, efficacy_spec, efficacy_traces, pooled_traces
 from explorer.figures.evidence_map import evidence_cells, evidence_map
 from explorer.figures.findings import findings_html, findings_page
 from explorer.figures.forest import forest_data, forest_plot, forest_title
@@ -99,6 +99,7 @@ class TimeView(View):
             y_title=m.y_title(state),
             pooled=m.pooled(state, rows),
             mcid=1.5,
+            curve=pd.DataFrame(columns=["therapy", "comparator_kind", "weeks", "k_studies"]),
         )
         # complete before it is first shown: patch the figure's JSON (no second pass through plotly)
         self.plot = _plot(
@@ -107,15 +108,22 @@ class TimeView(View):
         )
         self.legend_note = w.HTML(
             "<div class='explorer-muted'>Faint lines: each study arm (or contrast) over time, with 95% CIs. "
-            "Bold markers (difference view): pooled random-effects estimates per therapy and follow-up window "
-            "(◆ vs placebo/sham, ■ vs an active comparator, ▲ vs conservative care) with 95% CIs; the wide pale "
-            "bar is the prediction interval. Dashed line: minimal clinically important difference.</div>"
+            "Difference view: bold markers are pooled estimates per therapy and follow-up window "
+            "(◆ vs placebo/sham, ■ vs an active comparator, ▲ vs conservative care) with 95% CIs, the wide pale "
+            "bar the prediction interval (from 3 trials); a thick line with a shaded band is the time course "
+            "fitted over all follow-up times (multilevel meta-regression, 95% CI), drawn only where enough "
+            "trials support it. Dashed line (change view): minimal important change within a person.</div>"
         )
-        self.box.children = [self.message, self.plot, self.legend_note]
+        self.windows_toggle = w.Checkbox(value=True, description="Show the window pools", indent=False)
+        self.windows_toggle.observe(lambda _c: self.redraw(self.state), names="value")
+        self.curve_note = w.HTML(_curve_note(m.curves(state, rows), m.labels("arms", "therapy")))
+        self.state = state
+        self.box.children = [self.message, self.windows_toggle, self.plot, self.curve_note, self.legend_note]
 
     def redraw(self, state: FilterState) -> None:
         """Patch the plot's JSON directly: going through plotly's validators for 40-odd traces on
         every filter change would cost about 0.25 s; the arrays are already plain lists."""
+        self.state = state
         traces, layout = self._patches(state, self.plot.current["layout"])
         self.plot.patch(traces, layout)
 
@@ -146,6 +154,18 @@ class TimeView(View):
                 "error_y": pt["error_y"],
                 "marker": {**pt["marker"], "color": colour(self.codes[j])},
             }
+        show_pools = getattr(self, "windows_toggle", None) is None or self.windows_toggle.value
+        if not show_pools:
+            for j in range(n):
+                traces[n + 2 * j]["visible"] = traces[n + 2 * j + 1]["visible"] = False
+        fit = m.curves(state, rows)
+        curve = fit.curve if fit is not None else pd.DataFrame(columns=["therapy", "comparator_kind", "weeks", "k_studies"])
+        c_bands, c_lines = curve_traces(curve, self.codes)
+        for j, (band, line) in enumerate(zip(c_bands, c_lines, strict=True)):
+            traces[3 * n + 2 * j] = band
+            traces[3 * n + 2 * j + 1] = line
+        if hasattr(self, "curve_note"):
+            self.curve_note.value = _curve_note(fit, m.labels("arms", "therapy"))
         mcid = m.mcid(state)
         shape = dict(layout["shapes"][0])
         note = dict(layout["annotations"][0])
@@ -168,6 +188,23 @@ class TimeView(View):
             )
         yaxis = {**layout.get("yaxis", {}), "title": {"text": m.y_title(state)}}
         return traces, {"shapes": [shape, *layout["shapes"][1:]], "annotations": notes, "yaxis": yaxis}
+
+
+def _curve_note(fit, labels: dict[str, str]) -> str:
+    """Where a time course was and was not drawn, and why (the model's own rule)."""
+    if fit is None:
+        return ""
+    drawn = sorted({labels.get(t, t) for t in fit.curve["therapy"]}) if len(fit.curve) else []
+    parts = []
+    if drawn:
+        parts.append("Time course drawn for: " + ", ".join(drawn) + ".")
+    if len(fit.skipped):
+        skipped = "; ".join(
+            f"{labels.get(r.therapy, r.therapy)} vs {str(r.comparator_kind).replace('_', '/')}: {r.reason}"
+            for r in fit.skipped.itertuples(index=False)
+        )
+        parts.append("No time course for " + skipped + ".")
+    return "<div class='explorer-muted'>" + html.escape(" ".join(parts)) + "</div>" if parts else ""
 
 
 class ForestView(View):

@@ -223,6 +223,46 @@ def pooled_traces(pooled: pd.DataFrame, therapies: Sequence[str]) -> tuple[list[
     return points, bands
 
 
+def curve_traces(curve: pd.DataFrame, therapies: Sequence[str]) -> tuple[list[dict], list[dict]]:
+    """Per therapy: the fitted time course's 95% CI band (a closed polygon) and its line, from
+    :func:`explorer.analysis.timecourse.timecourse`'s ``curve`` (one comparator class per therapy:
+    the one with most studies, placebo/sham first on ties). Empty, invisible traces elsewhere."""
+    bands, lines = [], []
+    for therapy in therapies:
+        c = curve[curve["therapy"] == therapy] if len(curve) else curve
+        if len(c):
+            ranked = c.groupby("comparator_kind")["k_studies"].max().sort_values(ascending=False)
+            kinds = list(ranked.index)
+            best = "placebo_sham" if "placebo_sham" in kinds and ranked["placebo_sham"] == ranked.iloc[0] else kinds[0]
+            c = c[c["comparator_kind"] == best].sort_values("weeks")
+        if not len(c):
+            bands.append({"x": [], "y": [], "visible": False})
+            lines.append({"x": [], "y": [], "customdata": [], "visible": False})
+            continue
+        x = c["weeks"].astype(float).tolist()
+        bands.append(
+            {"x": x + x[::-1], "y": c["ci_ub"].astype(float).tolist() + c["ci_lb"].astype(float).tolist()[::-1], "visible": True}
+        )
+        lines.append(
+            {
+                "x": x,
+                "y": c["estimate"].astype(float).tolist(),
+                "customdata": [
+                    [str(best).replace("_", "/"), f"{lb:.2f} to {ub:.2f}", int(k)]
+                    for lb, ub, k in zip(c["ci_lb"], c["ci_ub"], c["k_studies"], strict=True)
+                ],
+                "visible": True,
+            }
+        )
+    return bands, lines
+
+
+CURVE_HOVER = (
+    "Time course vs %{customdata[0]}: %{y:.2f} at week %{x:.0f} (95% CI %{customdata[1]}; "
+    "%{customdata[2]} trials)<extra>%{fullData.name}</extra>"
+)
+
+
 def efficacy_spec(
     series: pd.DataFrame,
     therapies: Sequence[str] | None = None,
@@ -231,6 +271,7 @@ def efficacy_spec(
     title: str | None = None,
     pooled: pd.DataFrame | None = None,
     mcid: float | None = None,
+    curve: pd.DataFrame | None = None,
 ) -> dict:
     """The efficacy figure as plain plotly JSON (``{"data": [...], "layout": {...}}``).
 
@@ -286,6 +327,38 @@ def efficacy_spec(
                     **pt,
                     "marker": {**pt["marker"], "color": colour(therapy)},
                     "meta": f"{therapy}:pooled",
+                }
+            )
+    if curve is not None:
+        bands_c, lines_c = curve_traces(curve, therapies)
+        for therapy, band, line in zip(therapies, bands_c, lines_c, strict=True):
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "fill": "toself",
+                    "fillcolor": colour(therapy),
+                    "opacity": 0.18,
+                    "line": {"width": 0},
+                    "name": f"{labels.get(therapy, therapy)}: time course 95% CI",
+                    "legendgroup": therapy,
+                    "showlegend": False,
+                    "hoverinfo": "skip",
+                    "meta": f"{therapy}:curve_band",
+                    **band,
+                }
+            )
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "line": {"color": colour(therapy), "width": 3},
+                    "name": f"{labels.get(therapy, therapy)}: time course",
+                    "legendgroup": therapy,
+                    "showlegend": False,
+                    "hovertemplate": CURVE_HOVER,
+                    "meta": f"{therapy}:curve",
+                    **line,
                 }
             )
     layout: dict = {
