@@ -335,5 +335,5 @@ def test_landing_findings_answer_and_open_a_forest_plot(browser, voila, size) ->
     assert clipped == [], clipped
     page.get_by_role("button", name="Forest plot").click()
     page.wait_for_selector(".js-plotly-plot .gtitle", timeout=60_000)
-    assert "95% CI" in page.locator(".js-plotly-plot .gtitle").first.inner_text()
+    assert "95% CI" in page.locator(".js-plotly-plot .gtitle").first.text_content()
     page.close(run_before_unload=True)

@@ -38,6 +38,9 @@ STYLE = """<style>
 .explorer-present .explorer-filters { display: none !important; }
 .explorer-present .widget-tab > .p-TabBar, .explorer-present .widget-tab > .lm-TabBar { font-size: 1.1em; }
 .explorer-summary p { max-width: 60em; line-height: 1.5; }
+.widget-tab > .lm-TabBar .lm-TabBar-tab, .widget-tab > .p-TabBar .p-TabBar-tab { flex: 0 0 auto !important; min-width: 0; max-width: none !important; }
+.widget-tab > .lm-TabBar .lm-TabBar-tabLabel, .widget-tab > .p-TabBar .p-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
+.widget-tab > .lm-TabBar .lm-TabBar-content, .widget-tab > .p-TabBar .p-TabBar-content { flex-wrap: wrap; }
 </style>"""
 
 

@@ -278,8 +278,12 @@ class Model:
         ]
         if s.empty:
             return []
-        g = s.groupby(["therapy", "window", "comparator_kind"])["cohort"].nunique().reset_index()
-        g = g.sort_values("cohort", ascending=False)
+        rows = explain(s, ["therapy", "window"], **self.rules(state))
+        rows = rows[rows["status"] == "pooled"]  # groups the rules leave empty are not offered
+        if rows.empty:
+            return []
+        g = rows.groupby(["therapy", "window", "comparator_kind"])["cohort"].nunique().reset_index()
+        g = g.sort_values(["cohort", "therapy", "window", "comparator_kind"], ascending=[False, True, True, True])
         return [(r.therapy, r.window, r.comparator_kind, int(r.cohort)) for r in g.itertuples(index=False)]
 
     def pain_changes(self, state: FilterState) -> pd.DataFrame:

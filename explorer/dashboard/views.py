@@ -389,6 +389,9 @@ class FindingsView(View):
             )
             for r in pooled.drop_duplicates(["therapy", "window", "comparator_kind", "outcome"]).itertuples(index=False)
         ]
+        values = [v for _, v in self.row.options]
+        if values and self.row.value not in values:
+            self.row.value = values[0]
 
 
 class SafetyView(View):
