@@ -125,8 +125,8 @@ def test_forest_leave_one_out_changes_the_pool(three_trials: Model) -> None:
     studies = [v for _, v in forest.leave_out.options]
     assert len(studies) == 3
     forest.leave_out.value = (studies[0],)
-    therapy, window, comparator = forest.group.value.split("|")
-    _, expected = model.forest(d.state, therapy, window, comparator, (studies[0],))
+    therapy, window, comparator, rclass = forest.group.value.split("|")
+    _, expected = model.forest(d.state, therapy, window, comparator, (studies[0],), rclass)
     assert forest.figure.layout.title.text != before
     assert f"{expected['estimate']:.2f}" in forest.figure.layout.title.text
 
@@ -222,3 +222,33 @@ def test_safety_view_says_how_many_counts_the_design_filter_hides(model: Model) 
     )
     d.design.value = tuple(code for _, code in d.design.options)
     assert "more adverse-event" not in d.views[safety].table.value
+
+
+def test_responders_forest_is_a_risk_ratio_on_a_log_axis(tmp_path) -> None:
+    """Responders compare between arms: log risk ratios pooled, drawn as ratios on a log axis."""
+    import math
+
+    from .builders import make_package
+
+    studies, arms, outs = [], [], []
+    for sid, (e1, n1, e2, n2) in {"rrr2020": (20, 40, 10, 38), "sss2021": (30, 50, 18, 52)}.items():
+        studies.append(dict(study_id=sid, label=sid.title(), doi=f"10.1000/{sid}"))
+        arms += [
+            dict(study_id=sid, arm_id="steroid"),
+            dict(study_id=sid, arm_id="control", therapy="saline", agent_class="saline", role="comparator",
+                 comparator_kind="placebo_sham"),
+        ]  # fmt: skip
+        for i, (arm, ev_, tot) in enumerate((("steroid", e1, n1), ("control", e2, n2)), start=1):
+            outs.append(dict(outcome_id=f"{sid}_{i:03d}", study_id=sid, arm_id=arm, domain="responders",
+                             instrument="responder_definition", scale_min="", scale_max="", scale_basis="",
+                             higher_is_better="", measure="responders", events=ev_, total=tot,
+                             responder_definition=">=50% relief", responder_class="pain_relief_50"))  # fmt: skip
+    model = Model(load(make_package(tmp_path / "d", studies, arms, outs)))
+    d = Dashboard(model, FilterState(designs=(), outcome="responders"), view="forest")
+    forest = d.current
+    assert forest.group.value.endswith("|pain_relief_50")
+    assert forest.figure.layout.xaxis.type == "log"
+    xs = forest.figure.data[0].x
+    assert sorted(xs) == pytest.approx(sorted([(20 / 40) / (10 / 38), (30 / 50) / (18 / 52)]))
+    _, pooled = model.forest(d.state, *forest.group.value.split("|")[:3], responder_class="pain_relief_50")
+    assert f"risk ratio {math.exp(pooled['estimate']):.2f}" in forest.figure.layout.title.text

@@ -73,6 +73,11 @@ def _multi(
     )
 
 
+def _switch(value: bool, description: str) -> w.Checkbox:
+    """A pooling-rule switch of the filter panel (explorer.analysis.comparability)."""
+    return w.Checkbox(value=value, description=description, indent=False, layout=w.Layout(width="100%"))
+
+
 class Dashboard:
     """Widgets and wiring. ``Dashboard(model).widget`` is what the notebook displays."""
 
@@ -134,24 +139,9 @@ class Dashboard:
             style=style,
             layout=w.Layout(width="60%"),
         )
-        self.strict = w.Checkbox(
-            value=s.strict_placebo,
-            description="Placebo = inert injections only (strict; local anaesthetic counts as active)",
-            indent=False,
-            layout=w.Layout(width="100%"),
-        )
-        self.inferred = w.Checkbox(
-            value=s.inferred_scales,
-            description="Pool VAS rows whose range was inferred from the values",
-            indent=False,
-            layout=w.Layout(width="100%"),
-        )
-        self.imputed = w.Checkbox(
-            value=s.imputed_sd,
-            description="Pool rows whose SD was imputed from other trials",
-            indent=False,
-            layout=w.Layout(width="100%"),
-        )
+        self.strict = _switch(s.strict_placebo, "Placebo = inert injections only (strict; local anaesthetic counts as active)")
+        self.inferred = _switch(s.inferred_scales, "Pool VAS rows whose range was inferred from the values")
+        self.imputed = _switch(s.imputed_sd, "Pool rows whose SD was imputed from other trials")
         self.controls = [
             self.outcome,
             self.measure,
@@ -296,7 +286,7 @@ class Dashboard:
         names = [v.name for v in self.views]
         if view == "forest":
             forest = self.views[names.index("forest")]
-            forest.wanted = f"{therapy}|{window}|{comparator}"
+            forest.wanted = f"{therapy}|{window}|{comparator}|"
         self.set_state(self.state.with_(outcome=outcome, measure="difference" if view == "time" else self.state.measure))
         self.tabs.selected_index = names.index(view)
 

@@ -251,15 +251,35 @@ class Model:
             ae = ae[ae["therapy"].isin(state.therapies)]
         return ae
 
+    def contrasts(self, state: FilterState) -> pd.DataFrame:
+        """The between-group effects the forest plot draws from: mean differences on the common
+        scale, or (responders) log risk ratios; study-level filters applied, not the windows."""
+        definition = self.comparator_definition(state)
+        if state.outcome == RESPONDERS:
+            key = ("effects", RESPONDERS, "RR", definition)
+            if key not in self._cache:
+                from explorer.analysis.effects import effects
+
+                self._cache[key] = effects(self.ev, RESPONDERS, "RR", comparators=definition)
+            s = self._cache[key]
+        else:
+            s = self.series(state.outcome, "difference", definition)
+        return s[self._mask(s, state.with_(windows=()), comparator_column="comparator_kind") & (s["window"] != "")]
+
     def forest(
-        self, state: FilterState, therapy: str, window: str, comparator: str, leave_out: tuple[str, ...] = ()
+        self,
+        state: FilterState,
+        therapy: str,
+        window: str,
+        comparator: str,
+        leave_out: tuple[str, ...] = (),
+        responder_class: str = "",
     ) -> tuple[pd.DataFrame, pd.Series | None]:
         """The effects of one pooling group (one per cohort, as pooled) and its pool."""
-        if state.outcome == RESPONDERS:
-            return pd.DataFrame(), None
-        s = self.series(state.outcome, "difference", self.comparator_definition(state))
-        s = s[self._mask(s, state.with_(windows=()), comparator_column="comparator_kind")]
+        s = self.contrasts(state)
         s = s[(s["therapy"] == therapy) & (s["window"] == window) & (s["comparator_kind"] == comparator)]
+        if responder_class:
+            s = s[s["responder_class"] == responder_class]
         rows = explain(s, ["therapy", "window"], **self.rules(state))
         chosen = rows[rows["status"] == "pooled"].reset_index(drop=True)
         kept = chosen[~chosen["study_id"].isin(leave_out)]
@@ -268,23 +288,20 @@ class Model:
         p = pool(kept, by=["therapy", "window"], **self.rules(state))
         return chosen, (p.iloc[0] if len(p) else None)
 
-    def forest_groups(self, state: FilterState) -> list[tuple[str, str, str, int]]:
-        """(therapy, window, comparator kind, k) of every group with contrasts, most studies first."""
-        if state.outcome == RESPONDERS:
-            return []
-        s = self.series(state.outcome, "difference", self.comparator_definition(state))
-        s = s[
-            self._mask(s, state.with_(windows=()), comparator_column="comparator_kind") & (s["window"] != "")
-        ]
+    def forest_groups(self, state: FilterState) -> list[tuple[str, str, str, str, int]]:
+        """(therapy, window, comparator class, responder class, k) of every group the rules pool,
+        most trials first."""
+        s = self.contrasts(state)
         if s.empty:
             return []
         rows = explain(s, ["therapy", "window"], **self.rules(state))
         rows = rows[rows["status"] == "pooled"]  # groups the rules leave empty are not offered
         if rows.empty:
             return []
-        g = rows.groupby(["therapy", "window", "comparator_kind"])["cohort"].nunique().reset_index()
-        g = g.sort_values(["cohort", "therapy", "window", "comparator_kind"], ascending=[False, True, True, True])
-        return [(r.therapy, r.window, r.comparator_kind, int(r.cohort)) for r in g.itertuples(index=False)]
+        keys = ["therapy", "window", "comparator_kind", "responder_class"]
+        g = rows.assign(responder_class=rows["responder_class"].fillna("")).groupby(keys)["cohort"].nunique()
+        g = g.reset_index().sort_values(["cohort", *keys], ascending=[False, True, True, True, True])
+        return [(r.therapy, r.window, r.comparator_kind, r.responder_class, int(r.cohort)) for r in g.itertuples(index=False)]
 
     def pain_changes(self, state: FilterState) -> pd.DataFrame:
         """Within-arm pain changes on 0-10 for the summary: reported changes and final-minus-baseline."""

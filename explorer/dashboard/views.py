@@ -13,6 +13,7 @@ import pandas as pd
 
 from explorer.analysis.harmonise import outcome_unit
 from explorer.analysis.harms import describe_rate
+from explorer.analysis.series import RESPONDERS
 from explorer.analysis.summary import overall_summary, therapy_summary
 from explorer.dashboard.plot import Plot, clean
 from explorer.dashboard.state import FilterState, Model
@@ -233,10 +234,12 @@ class ForestView(View):
         labels = self.model.labels("arms", "therapy")
         opts = [
             (
-                f"{labels.get(t, t)} · {win} term · vs {c.replace('_', '/')} ({k} {'trial' if k == 1 else 'trials'})",
-                f"{t}|{win}|{c}",
+                f"{labels.get(t, t)} · {win} term · vs {c.replace('_', '/')}"
+                + (f" · {rc.replace('_', ' ')}" if rc else "")
+                + f" ({k} {'trial' if k == 1 else 'trials'})",
+                f"{t}|{win}|{c}|{rc}",
             )
-            for t, win, c, k in groups
+            for t, win, c, rc, k in groups
         ]
         current = getattr(self, "wanted", None) or self.group.value
         self.wanted = None
@@ -253,8 +256,8 @@ class ForestView(View):
         state = getattr(self, "state", FilterState())
         if not self.group.value:
             self.caption.value = (
-                "<p>No between-group comparison with a common scale matches this selection "
-                "(pick an outcome other than responders, or widen the filters).</p>"
+                "<p>No between-group comparison that the pooling rules accept matches this selection "
+                "(widen the filters, or allow inferred scales in the panel).</p>"
             )
             if self.figure is None:
                 self.figure = forest_plot(pd.DataFrame(columns=["yi", "vi", "time_weeks"]), None, "other")
@@ -266,8 +269,10 @@ class ForestView(View):
                     self.figure.layout.title.text = "No pool for this selection"
                 self.plot.show(self.figure)
             return
-        therapy, window, comparator = self.group.value.split("|")
-        chosen, pooled = self.model.forest(state, therapy, window, comparator, tuple(self.leave_out.value))
+        therapy, window, comparator, rclass = self.group.value.split("|")
+        chosen, pooled = self.model.forest(
+            state, therapy, window, comparator, tuple(self.leave_out.value), responder_class=rclass
+        )
         if not keep_choices:
             self._busy = True
             try:
@@ -276,19 +281,24 @@ class ForestView(View):
             finally:
                 self._busy = False
         kept = chosen[~chosen["study_id"].isin(self.leave_out.value)]
-        unit = "points on 0-10" if outcome_unit(state.outcome).startswith("points") else "% of scale"
-        if self.figure is None:
-            self.figure = forest_plot(kept, pooled, therapy, unit)
-            self.plot = _plot(self.figure, "forest-plot")
+        ratio = state.outcome == RESPONDERS
+        unit = "risk ratio" if ratio else ("points on 0-10" if outcome_unit(state.outcome).startswith("points") else "% of scale")
+        if self.figure is None or getattr(self, "_ratio", ratio) != ratio:
+            self._ratio = ratio
+            self.figure = forest_plot(kept, pooled, therapy, unit, ratio)
+            if getattr(self, "plot", None) is None:
+                self.plot = _plot(self.figure, "forest-plot")
+            else:
+                self.plot.show(self.figure)
             self._caption(kept)
             return
-        d = forest_data(kept, pooled, float(pooled["tau2"]) if pooled is not None else 0.0)
+        d = forest_data(kept, pooled, float(pooled["tau2"]) if pooled is not None else 0.0, ratio)
         with self.figure.batch_update():
             for trace, key in zip(self.figure.data, ("studies", "band", "diamond"), strict=True):
                 trace.update(**d[key])
             self.figure.layout.yaxis.tickvals = d["tickvals"]
             self.figure.layout.yaxis.ticktext = d["ticktext"]
-            self.figure.layout.title.text = html.escape(forest_title(pooled, unit))
+            self.figure.layout.title.text = html.escape(forest_title(pooled, unit, ratio))
             self.figure.layout.height = max(280, 60 + 34 * (len(kept) + 1))
         self.plot.show(self.figure)
         self._caption(kept)

@@ -13,9 +13,10 @@ from explorer.analysis.harmonise import Z95
 from explorer.figures.palette import colour
 
 
-def forest_data(chosen: pd.DataFrame, pooled: pd.Series | None, tau2: float = 0.0) -> dict:
+def forest_data(chosen: pd.DataFrame, pooled: pd.Series | None, tau2: float = 0.0, ratio: bool = False) -> dict:
     """Arrays for the three traces (studies, diamond, prediction interval); weights in % as the
-    random-effects weights 1/(vi + tau²) normalised."""
+    random-effects weights 1/(vi + tau²) normalised. With ``ratio`` (log RR/OR in ``yi``) every
+    position is exponentiated for a log axis, so the labels read as ratios."""
     k = len(chosen)
     y = np.arange(k, 0, -1, dtype=float)  # first study on top, pooled row at 0
     yi = chosen["yi"].to_numpy(dtype=float)
@@ -25,24 +26,33 @@ def forest_data(chosen: pd.DataFrame, pooled: pd.Series | None, tau2: float = 0.
     se = np.sqrt(vi)
     labels = [html.escape(f"{r.label} · {r.arm_label} vs {r.comparator_label}") for r in chosen.itertuples()]
     ticks = [html.escape(str(r.label)) for r in chosen.itertuples()]
+    f = np.exp if ratio else (lambda a: a)
+    lo, hi = f(yi - Z95 * se), f(yi + Z95 * se)
     studies = {
-        "x": yi.tolist(),
+        "x": f(yi).tolist(),
         "y": y.tolist(),
-        "error_x": {"type": "data", "array": (Z95 * se).tolist(), "thickness": 1.5, "width": 4},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": (hi - f(yi)).tolist(),
+            "arrayminus": (f(yi) - lo).tolist(),
+            "thickness": 1.5,
+            "width": 4,
+        },
         "marker": {"size": (6 + weight / 4).tolist() if k else [], "symbol": "square"},
         "customdata": [
-            [lab, f"{wt:.1f}%", f"{v - Z95 * s:.2f} to {v + Z95 * s:.2f}", f"{t:.0f}"]
-            for lab, wt, v, s, t in zip(labels, weight, yi, se, chosen["time_weeks"], strict=True)
+            [lab, f"{wt:.1f}%", f"{a:.2f} to {b:.2f}", f"{t:.0f}"]
+            for lab, wt, a, b, t in zip(labels, weight, lo, hi, chosen["time_weeks"], strict=True)
         ],
         "visible": k > 0,
     }
     diamond = {"x": [], "y": [], "visible": False}
     band = {"x": [], "y": [], "visible": False}
     if pooled is not None and k >= 2:  # one trial is not a pool: no diamond
-        est, lb, ub = float(pooled["estimate"]), float(pooled["ci_lb"]), float(pooled["ci_ub"])
+        est, lb, ub = (float(f(float(pooled[c]))) for c in ("estimate", "ci_lb", "ci_ub"))
         diamond = {"x": [lb, est, ub, est, lb], "y": [0, 0.3, 0, -0.3, 0], "visible": True}
         if np.isfinite(pooled["pi_lb"]):
-            band = {"x": [float(pooled["pi_lb"]), float(pooled["pi_ub"])], "y": [0, 0], "visible": True}
+            band = {"x": [float(f(float(pooled["pi_lb"]))), float(f(float(pooled["pi_ub"])))], "y": [0, 0], "visible": True}
     return {
         "studies": studies,
         "diamond": diamond,
@@ -52,30 +62,31 @@ def forest_data(chosen: pd.DataFrame, pooled: pd.Series | None, tau2: float = 0.
     }
 
 
-def forest_title(pooled: pd.Series | None, unit: str) -> str:
+def forest_title(pooled: pd.Series | None, unit: str, ratio: bool = False) -> str:
     if pooled is None:
         return "No pool for this selection"
+    f = np.exp if ratio else (lambda a: a)
+    est, lb, ub = (float(f(float(pooled[c]))) for c in ("estimate", "ci_lb", "ci_ub"))
+    what = f"risk ratio {est:.2f}" if ratio else f"{est:.2f} {unit}"
     if int(pooled["k"]) == 1:
-        return (
-            f"One trial, not a pool: {pooled['estimate']:.2f} {unit} "
-            f"(95% CI {pooled['ci_lb']:.2f} to {pooled['ci_ub']:.2f})"
-        )
+        return f"One trial, not a pool: {what} (95% CI {lb:.2f} to {ub:.2f})"
     pi = (
-        f"; prediction interval {pooled['pi_lb']:.2f} to {pooled['pi_ub']:.2f}"
+        f"; prediction interval {float(f(float(pooled['pi_lb']))):.2f} to {float(f(float(pooled['pi_ub']))):.2f}"
         if np.isfinite(pooled["pi_lb"])
         else ""
     )
     return (
-        f"Pooled {pooled['estimate']:.2f} {unit} (95% CI {pooled['ci_lb']:.2f} to {pooled['ci_ub']:.2f})"
+        f"Pooled {what} (95% CI {lb:.2f} to {ub:.2f})"
         f"{pi}; k = {int(pooled['k'])}, tau² = {pooled['tau2']:.3f}, I² = {pooled['I2']:.0f}%"
     )
 
 
 def forest_plot(
-    chosen: pd.DataFrame, pooled: pd.Series | None, therapy: str, unit: str = "points"
+    chosen: pd.DataFrame, pooled: pd.Series | None, therapy: str, unit: str = "points", ratio: bool = False
 ) -> go.Figure:
-    """Studies' differences (intervention minus comparator) with 95% CIs sized by weight."""
-    d = forest_data(chosen, pooled, float(pooled["tau2"]) if pooled is not None else 0.0)
+    """Studies' differences (intervention minus comparator) with 95% CIs sized by weight; with
+    ``ratio``, risk ratios on a log axis (no effect at 1)."""
+    d = forest_data(chosen, pooled, float(pooled["tau2"]) if pooled is not None else 0.0, ratio)
     c = colour(therapy)
     fig = go.Figure()
     fig.add_trace(
@@ -112,11 +123,16 @@ def forest_plot(
             **d["diamond"],
         )
     )
-    fig.add_vline(x=0, line={"color": "#444", "width": 1})
+    fig.add_vline(x=1 if ratio else 0, line={"color": "#444", "width": 1})
     fig.update_layout(
         template="plotly_white",
-        title={"text": html.escape(forest_title(pooled, unit)), "font": {"size": 13}},
-        xaxis_title=f"Difference, intervention minus comparator ({unit}; negative favours the intervention)",
+        title={"text": html.escape(forest_title(pooled, unit, ratio)), "font": {"size": 13}},
+        xaxis_title=(
+            "Risk ratio of responding, intervention over comparator (log scale; above 1 favours the intervention)"
+            if ratio
+            else f"Difference, intervention minus comparator ({unit}; negative favours the intervention)"
+        ),
+        xaxis_type="log" if ratio else "linear",
         yaxis={"tickvals": d["tickvals"], "ticktext": d["ticktext"], "zeroline": False},
         showlegend=False,
         height=max(280, 60 + 34 * (len(chosen) + 1)),
