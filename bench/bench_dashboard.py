@@ -44,6 +44,9 @@ SIGNATURE = """() => { const g = document.querySelector('.js-plotly-plot');
 USABLE = """() => { const g = document.querySelector('.js-plotly-plot .scatterlayer .trace');
   const l = document.querySelector('#loading'); const c = document.querySelector('select, .widget-dropdown');
   return !!g && !!c && (!l || l.offsetParent === null); }"""
+LANDING = """() => { const t = document.querySelector('table.explorer-sof');
+  const l = document.querySelector('#loading'); const c = document.querySelector('select, .widget-dropdown');
+  return !!t && !!c && (!l || l.offsetParent === null); }"""
 CONTROLS = """() => { const l = document.querySelector('#loading');
   return !!document.querySelector('.widget-dropdown select') && (!l || l.offsetParent === null); }"""
 
@@ -139,22 +142,22 @@ def change_filter(page, floor: bool, step: int) -> tuple[float, int, list[int]]:
 def measure(
     server: VoilaServer, browser, runs: int, kind: str, query: str = "", warm_pool: bool = False
 ) -> dict:
-    """``kind``: "floor", "minimum" (no plot, no filter change) or "explorer". With ``warm_pool``
+    """``kind``: "floor", "minimum" (no plot, no filter change), "landing" (the explorer's first
+    view, the findings table; no filter change) or "explorer" (its efficacy plot). With ``warm_pool``
     each run starts once the pool has refilled (the server and kernels idle)."""
     usable, latency, per_update, memory = [], [], [], []
     cpu: dict[str, list[float]] = {}
     for _ in range(runs):
         if warm_pool:
             wait_quiet(server)
-        page, t, frames, used = open_page(
-            browser, server.url + query, CONTROLS if kind == "minimum" else USABLE, server
-        )
+        ready = {"minimum": CONTROLS, "landing": LANDING}.get(kind, USABLE)
+        page, t, frames, used = open_page(browser, server.url + query, ready, server)
         usable.append(t)
         for k, v in {**used, "all": sum(used.values())}.items():
             cpu.setdefault(k, []).append(v)
         page.wait_for_timeout(300)
         memory += [rss_kb(pid) / 1024 for pid in page_kernel_pids(page, server)]
-        for step in range(0 if kind == "minimum" else 3):
+        for step in range(0 if kind in ("minimum", "landing") else 3):
             n0 = len(frames)
             dt, _, _ = change_filter(page, kind == "floor", step)
             page.wait_for_timeout(150)  # let the last frames of this update arrive
@@ -214,6 +217,8 @@ def scaled_data(factor: int, dest: Path) -> Path:
             w.writeheader()
             w.writerows(new)
         out[name] = len(new)
+    for name in ("searches.csv", "screening.csv"):  # the search log, once (its ids are not per study)
+        shutil.copy(src / name, dest / name)
     return dest
 
 
@@ -311,14 +316,15 @@ def single_viewer(runs: int) -> dict[str, dict]:
         with VoilaServer(MINIMUM, pool=2, **stock) as minimum:
             report["Voila minimum, warm pool"] = measure(minimum, browser, runs, "minimum", warm_pool=True)
         with VoilaServer() as explorer_server:
-            report["explorer"] = measure(explorer_server, browser, runs, "explorer", query="?design=all")
+            report["explorer, findings landing"] = measure(explorer_server, browser, runs, "landing", query="?design=all")
+            report["explorer"] = measure(explorer_server, browser, runs, "explorer", query="?view=time&design=all")
         with VoilaServer(pool=2) as pooled:
             report["explorer, warm pool"] = measure(
-                pooled, browser, runs, "explorer", query="?design=all", warm_pool=True
+                pooled, browser, runs, "landing", query="?design=all", warm_pool=True
             )
         with tempfile.TemporaryDirectory() as tmp, VoilaServer(data_dir=scaled_data(100, Path(tmp))) as big:
             report["explorer, 100x rows"] = measure(
-                big, browser, max(2, runs // 2), "explorer", query="?design=all"
+                big, browser, max(2, runs // 2), "explorer", query="?view=time&design=all"
             )
         browser.close()
     return report

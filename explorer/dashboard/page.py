@@ -14,6 +14,7 @@ import ipywidgets as w
 
 from explorer.analysis.windows import DEFAULT_WINDOWS
 from explorer.dashboard import preheat, preload, urlstate
+from explorer.dashboard.plot import Heartbeat
 from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES, FilterState, Model
 from explorer.dashboard.views import (
     FindingsView,
@@ -216,7 +217,7 @@ class Dashboard:
             [self.status, self.tabs, self.link, self.export_box, w.HBox([self.present, self.image_format])],
             layout=w.Layout(flex="1 1 auto", overflow="hidden"),
         )
-        self.widget = w.VBox([w.HTML(STYLE), header, w.HBox([self.filters, main])])
+        self.widget = w.VBox([w.HTML(STYLE), Heartbeat(), header, w.HBox([self.filters, main])])
         self.widget.add_class("explorer-root")
         self._present()
         self.update()

@@ -142,6 +142,22 @@ def clean(value: Any) -> Any:
     return value
 
 
+_HEARTBEAT_ESM = _ESM.split("export default")[0] + """
+export default { render({ model, el }) { heartbeat(model); el.style.display = "none"; } };
+"""
+
+
+class Heartbeat(anywidget.AnyWidget):
+    """An invisible widget that runs the page's heartbeat (the same as a plot's): a page without
+    a plot in view still tells its viewer, in words, when its kernel has stopped."""
+
+    _esm = _HEARTBEAT_ESM
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.on_msg(lambda _w, content, _b: self.send({"type": "pong"}) if content.get("event") == "ping" else None)
+
+
 class Plot(anywidget.AnyWidget):
     _esm = _ESM
     figure = traitlets.Dict().tag(sync=True)
