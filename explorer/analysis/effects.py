@@ -684,6 +684,8 @@ def _participants(g: pd.DataFrame) -> float:
         ]
     ).dropna(subset=["n"])
     arms = arms[arms["arm"].astype(str) != ""]
+    if arms.empty:
+        return float("nan")  # no arm size printed: unknown, not zero
     return float(arms.drop_duplicates(["study_id", "arm"])["n"].astype(float).sum())
 
 

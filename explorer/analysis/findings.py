@@ -198,9 +198,9 @@ def findings(
             shown = dict.fromkeys(("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"), np.nan)
             n = int(r["direction_arm"] + r["direction_neither"] + r["direction_comparator"])
             sentence = (
-                f"{n} {'trial reports' if n == 1 else 'trials report'} only a direction or a p-value: "
-                f"{r['direction_arm']} favouring the therapy, {r['direction_neither']} no difference, "
-                f"{r['direction_comparator']} favouring the comparator (no estimate to pool)."
+                f"No estimate to pool; {n} {'trial reports' if n == 1 else 'trials report'} a direction: "
+                f"{r['direction_arm']} for the therapy, {r['direction_neither']} no difference, "
+                f"{r['direction_comparator']} for the comparator."
             )
         rows.append(
             {
@@ -224,8 +224,9 @@ def findings(
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["_w"] = out["window"].map(WINDOW_ORDER).fillna(9)
     out["_o"] = out["outcome"].map({o: i for i, (o, _) in enumerate(FINDING_OUTCOMES)}).fillna(9)
-    out = out.sort_values(["therapy", "comparator_kind", "_o", "_w", "responder_class"], kind="stable")
-    return out.drop(columns=["_w", "_o"]).reset_index(drop=True)
+    out["_c"] = out["comparator_kind"].map({"placebo_sham": 0, "conservative": 1, "active": 2}).fillna(3)
+    out = out.sort_values(["therapy", "_c", "_o", "_w", "responder_class"], kind="stable")
+    return out.drop(columns=["_w", "_o", "_c"]).reset_index(drop=True)
 
 
 def outcome_label(outcome: str) -> str:

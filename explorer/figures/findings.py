@@ -21,7 +21,8 @@ SURE_CLASS = {"moderate": "sure-moderate", "low": "sure-low", "very low": "sure-
 STYLE = """
 table.explorer-sof { border-collapse: collapse; width: 100%; font-size: 0.92em; }
 .explorer-sof caption { text-align: left; font-weight: 600; padding: 4px 0; }
-.explorer-sof th, .explorer-sof td { border-bottom: 1px solid #ddd; padding: 5px 6px; vertical-align: top; text-align: left; }
+.explorer-sof th, .explorer-sof td { border-bottom: 1px solid #ddd; padding: 3px 6px; vertical-align: top; text-align: left; line-height: 1.3; }
+.explorer-sof td.words { min-width: 16em; } .explorer-sof td.review { min-width: 12em; font-size: 0.92em; }
 .explorer-sof th { background: #f3f5f7; position: sticky; top: 0; }
 .explorer-sof td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .explorer-sof .sure-moderate { color: #1b6e3a; } .explorer-sof .sure-low { color: #8a5a00; }
@@ -45,7 +46,7 @@ def _effect(r: pd.Series) -> str:
 
 def _pi(r: pd.Series) -> str:
     if not r["k"] or pd.isna(r["pi_lb"]):
-        return "from 3 trials" if r["k"] else ""
+        return "needs 3 trials" if r["k"] else ""
     ratio = str(r["measure"]) in ("RR", "OR")
     return f"{r['pi_lb']:.2f} to {r['pi_ub']:.2f}" if ratio else f"{r['pi_lb']:.1f} to {r['pi_ub']:.1f}"
 
@@ -78,14 +79,15 @@ def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels:
         outcome = outcome_label(str(r["outcome"]))
         if r["responder_class"]:
             outcome += f" ({str(r['responder_class']).replace('_', ' ')})"
-        n = "" if pd.isna(r["n_participants"]) else f" ({int(r['n_participants'])})"
+        n = " (n not reported)" if pd.isna(r["n_participants"]) else f" ({int(r['n_participants'])})"
         trials = f"{int(r['k'])}{n}" if r["k"] else "0"
         body.append(
             f"<tr><td>{_e(comparison)}</td><td>{_e(WINDOW_WORDS.get(r['window'], r['window']))}</td>"
             f"<td>{_e(outcome)}</td><td class='num' title='{_e(r['studies'])}'>{trials}</td>"
             f"<td class='num'>{_e(_effect(r))}</td><td class='num'>{_e(_pi(r))}</td><td>{_direction(r)}</td>"
-            f"<td>{_e(r['review'])}</td><td class='{SURE_CLASS.get(r['how_sure'], '')}'>{_e(r['how_sure'])}</td>"
-            f"<td>{_e(r['sentence'])}</td></tr>"
+            f"<td class='review'>{_e(r['review'])}</td>"
+            f"<td class='{SURE_CLASS.get(r['how_sure'], '')}' title='{_e(r['how_sure_text'])}'>"
+            f"{_e(r['how_sure'] if r['k'] else '–')}</td><td class='words'>{_e(r['sentence'])}</td></tr>"
         )
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
     return f"<style>{STYLE}</style><table class='explorer-sof'>{cap}<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"

@@ -1,0 +1,71 @@
+"""The summary-of-findings table: pooled cells, direction-only cells, review matching, escaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from explorer.analysis.findings import direction_counts, findings
+from explorer.data import load
+from explorer.figures.findings import findings_html, findings_page
+
+from .builders import make_package
+from .test_effects import trial
+
+
+def _package(tmp_path: Path):
+    s1, a1, o1 = trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38))
+    s2, a2, o2 = trial("bbb2021", "10.1000/b", (2.5, 1.8, 50), (3.1, 2.0, 52))
+    # a third trial reports only a direction, once with the arms swapped (comparator first)
+    s3 = dict(study_id="ccc2022", label="Ccc <b>2022</b>", doi="10.1000/c")
+    a3 = [
+        dict(study_id="ccc2022", arm_id="steroid"),
+        dict(study_id="ccc2022", arm_id="control", therapy="saline", agent_class="saline", role="comparator",
+             comparator_kind="placebo_sham"),
+    ]  # fmt: skip
+    o3 = [
+        dict(outcome_id="ccc2022_001", study_id="ccc2022", arm_id="control", comparator_arm_id="steroid",
+             measure="test", favours="comparator", scale_min="", scale_max="", scale_basis="", higher_is_better=""),
+    ]  # fmt: skip
+    # the pooled trial aaa also reports a direction: it must not be counted twice
+    o1.append(dict(outcome_id="aaa2020_003", study_id="aaa2020", arm_id="steroid", comparator_arm_id="control",
+                   measure="test", favours="arm", scale_min="", scale_max="", scale_basis="", higher_is_better=""))  # fmt: skip
+    reviews = dict(study_id="rev2019", label="Rev 2019", doi="10.1000/r", design="systematic_review",
+                   blinding="not_applicable")  # fmt: skip
+    d = make_package(tmp_path / "d", [s1, s2, s3, reviews], a1 + a2 + a3, o1 + o2 + o3)
+    (d / "review_estimates.csv").write_text(
+        "estimate_id,study_id,therapy,comparator_kind,comparison,domain,timing,time_weeks_min,time_weeks_max,"
+        "effect_measure,scale,estimate,ci_lb,ci_ub,k_studies,n_participants,i2,model,locator,notes\n"
+        "rev2019_re01,rev2019,epidural_steroid,placebo_sham,ESI vs placebo,pain_leg,short,2,13,md,0-10,-0.6,"
+        "-1.1,-0.1,5,600,20,random,abstract,negative favours ESI\n"
+        "rev2019_re02,rev2019,epidural_steroid,placebo_sham,ESI vs placebo,pain_leg,long,52,,md,0-10,-0.1,"
+        "-0.5,0.3,3,300,0,random,abstract,negative favours ESI\n",
+        encoding="utf-8",
+    )
+    return load(d)
+
+
+def test_direction_votes_are_oriented_to_the_intervention(tmp_path: Path) -> None:
+    v = direction_counts(_package(tmp_path)).set_index("study_id")
+    assert v.at["ccc2022", "favours"] == "arm"  # 'comparator' seen from the control arm
+    assert v.at["ccc2022", "therapy"] == "epidural_steroid" and v.at["ccc2022", "comparator_kind"] == "placebo_sham"
+
+
+def test_findings_pool_count_directions_once_and_match_reviews_by_window(tmp_path: Path) -> None:
+    f = findings(_package(tmp_path))
+    row = f[(f["outcome"] == "pain") & (f["window"] == "short")].iloc[0]
+    assert row["k"] == 2 and row["n_participants"] == 40 + 38 + 50 + 52
+    assert (row["direction_arm"], row["direction_neither"], row["direction_comparator"]) == (1, 0, 0)  # ccc only
+    assert "Rev 2019" in row["review"] and "-0.6" in row["review"] and "favours ESI" in row["review"]
+    assert "MD -0.1" not in row["review"]  # the long-term estimate belongs to another window
+    assert "a pool of 2 trials" in row["sentence"]
+
+
+def test_findings_html_escapes_text_from_the_data(tmp_path: Path) -> None:
+    f = findings(_package(tmp_path))
+    text = findings_html(f, {}, {})
+    assert "<b>2022</b>" not in text and "&lt;b&gt;2022&lt;/b&gt;" in text
+    page = findings_page(f, {}, {}, title="T <i>", selection="s", version="0.3.0", sources="x")
+    assert "<i>" not in page.split("<body")[1] and "Dataset 0.3.0" in page
+    assert findings_html(pd.DataFrame(columns=f.columns), {}, {}).startswith("<p>No trial")
