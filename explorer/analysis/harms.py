@@ -93,4 +93,8 @@ def plural_studies(k: int) -> str:
 def describe_rate(events: float, total: float, lb: float, ub: float, unit: str = "participants") -> str:
     """'19 of 579 injections (3.3%, 95% CI 2.1 to 5.1%)': the words a clinician reads."""
     pct = 100 * events / total if total else float("nan")
-    return f"{int(events)} of {int(total)} {unit} ({pct:.1f}%, 95% CI {100 * lb:.1f} to {100 * ub:.1f}%)"
+
+    def show(x: float) -> str:  # two decimals below 1% (0.02% is not 0.0%), one above
+        return f"{x:.2f}" if 0 < x < 1 else f"{x:.1f}"
+
+    return f"{int(events)} of {int(total)} {unit} ({show(pct)}%, 95% CI {show(100 * lb)} to {show(100 * ub)}%)"
