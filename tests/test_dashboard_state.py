@@ -252,3 +252,11 @@ def test_responders_forest_is_a_risk_ratio_on_a_log_axis(tmp_path) -> None:
     assert sorted(xs) == pytest.approx(sorted([(20 / 40) / (10 / 38), (30 / 50) / (18 / 52)]))
     _, pooled = model.forest(d.state, *forest.group.value.split("|")[:3], responder_class="pain_relief_50")
     assert f"risk ratio {math.exp(pooled['estimate']):.2f}" in forest.figure.layout.title.text
+
+
+def test_responders_difference_view_says_where_the_ratios_are(model: Model) -> None:
+    state = FilterState(designs=(), outcome="responders", measure="difference")
+    text = model.status(state, model.filtered(state))
+    assert "risk ratios are in the Findings table and the Forest plot" in text
+    plain = FilterState(designs=(), outcome="responders")
+    assert "risk ratios" not in model.status(plain, model.filtered(plain))

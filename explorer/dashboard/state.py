@@ -353,7 +353,13 @@ class Model:
             )
         studies = rows["study_id"].nunique()
         n = rows["series_id"].nunique()
+        note = ""
+        if state.outcome == RESPONDERS and state.measure != "final":
+            note = (
+                " Responders are drawn as each arm's percentage here; their between-arm risk ratios are in "
+                "the Findings table and the Forest plot."
+            )
         return (
             f"{studies} {'study' if studies == 1 else 'studies'}, {n} {what}{'' if n == 1 else 's'} match "
-            f"({len(rows)} data points)."
+            f"({len(rows)} data points).{note}"
         )
