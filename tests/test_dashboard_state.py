@@ -260,3 +260,11 @@ def test_responders_difference_view_says_where_the_ratios_are(model: Model) -> N
     assert "risk ratios are in the Findings table and the Forest plot" in text
     plain = FilterState(designs=(), outcome="responders")
     assert "risk ratios" not in model.status(plain, model.filtered(plain))
+
+
+def test_findings_status_counts_the_table(model: Model) -> None:
+    d = Dashboard(model)
+    d.update()
+    f = model.findings(d.state)
+    assert d.current.name == "findings"
+    assert f"{len(f)} comparisons: {int((f['k'] > 0).sum())} with" in d.status.value

@@ -342,7 +342,7 @@ class Dashboard:
         self._image_format()
         self._show_link()
         self._fill_exports()
-        if rows["study_id"].nunique() < 3:
+        if self.current.name != "findings" and rows["study_id"].nunique() < 3:
             others = self.model.other_outcomes(state)[:3]
             if others:
                 listed = "; ".join(f"{label}: {n} {'study' if n == 1 else 'studies'}" for label, n in others)
@@ -360,8 +360,15 @@ class Dashboard:
                 f"{html.escape(', '.join(self.ignored[:10]))}</div>"
             )
         studies = self.model.studies(state)["study_id"].nunique()
+        text = self.model.status(state, rows)
+        if self.current.name == "findings":  # the table answers for every outcome at once
+            f = self.model.findings(state)
+            text = (
+                f"{len(f)} comparisons: {int((f['k'] > 0).sum())} with a pooled estimate or one trial's "
+                f"estimate, {int((f['k'] == 0).sum())} with trials reporting only a direction."
+            )
         return (
-            f"<div class='explorer-status' aria-live='polite'>{html.escape(self.model.status(state, rows))} "
+            f"<div class='explorer-status' aria-live='polite'>{html.escape(text)} "
             f"<span class='explorer-muted'>({studies} studies match the filters for any outcome.)"
             f"</span></div>{notice}{hint}"
         )
