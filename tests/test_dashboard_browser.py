@@ -337,3 +337,37 @@ def test_landing_findings_answer_and_open_a_forest_plot(browser, voila, size) ->
     page.wait_for_selector(".js-plotly-plot .gtitle", timeout=60_000)
     assert "95% CI" in page.locator(".js-plotly-plot .gtitle").first.text_content()
     page.close(run_before_unload=True)
+
+
+def test_study_card_opens_with_a_doi_link(browser, voila) -> None:
+    server = voila()
+    page, external = open_dashboard(browser, server, "?view=studies&design=all")
+    page.wait_for_selector(".explorer-studies", timeout=120_000)
+    pick = page.locator(".widget-dropdown select").filter(has=page.locator("option", has_text="(pick a study)"))
+    pick.select_option(index=1)
+    page.wait_for_selector(".explorer-card a[href^='https://doi.org/10.']", timeout=30_000)
+    assert "Every number in the data" in page.locator(".explorer-card").inner_text()
+    assert external == []
+    page.close(run_before_unload=True)
+
+
+def test_safety_table_matches_a_count_from_the_csvs(browser, voila) -> None:
+    """Pain flares after epidural steroid: events added over rows, each arm's denominator once."""
+    from .conftest import DATA
+
+    with open(DATA / "arms.csv", newline="", encoding="utf-8") as fh:
+        esi = {(r["study_id"], r["arm_id"]) for r in csv.DictReader(fh) if r["therapy"] == "epidural_steroid"}
+    events, totals = 0, {}
+    with open(DATA / "adverse_events.csv", newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            key = (r["study_id"], r["arm_id"])
+            if key in esi and r["event_type"] == "pain_flare" and r["unit"] == "injections":
+                events += int(r["events"])
+                totals[key] = max(totals.get(key, 0), int(r["total"]))
+    assert totals, "the bundled data hold pain-flare counts"
+    server = voila()
+    page, _ = open_dashboard(browser, server, "?view=safety&design=all&therapy=epidural_steroid")
+    page.wait_for_selector(".explorer-table", timeout=120_000)
+    text = page.locator(".explorer-table").last.inner_text()
+    assert f"{events} of {sum(totals.values())} injections" in text
+    page.close(run_before_unload=True)

@@ -69,3 +69,18 @@ def test_findings_html_escapes_text_from_the_data(tmp_path: Path) -> None:
     page = findings_page(f, {}, {}, title="T <i>", selection="s", version="0.3.0", sources="x")
     assert "<i>" not in page.split("<body")[1] and "Dataset 0.3.0" in page
     assert findings_html(pd.DataFrame(columns=f.columns), {}, {}).startswith("<p>No trial")
+
+
+def test_study_card_lists_every_number_with_its_locator_and_links(tmp_path: Path) -> None:
+    from explorer.figures.study_card import study_card_html
+
+    ev = _package(tmp_path)
+    card = study_card_html("ccc2022", ev.studies, ev.arms, ev.outcomes, {"therapy": {"saline": "Saline"}})
+    assert "&lt;b&gt;2022&lt;/b&gt;" in card and "<b>2022</b>" not in card  # text from data is escaped
+    assert "href='https://doi.org/10.1000/c'" in card
+    assert "favours comparator" in card and "Saline" in card
+    aaa = study_card_html("aaa2020", ev.studies, ev.arms, ev.outcomes)
+    rows = ev.outcomes[ev.outcomes["study_id"] == "aaa2020"]
+    assert aaa.count("<td>abstract</td>") == len(rows)  # one locator cell per number row
+    assert "mean 3" in aaa and "sd 2" in aaa
+    assert study_card_html("nope", ev.studies, ev.arms, ev.outcomes) == "<p>No such study.</p>"

@@ -25,6 +25,7 @@ from explorer.figures.findings import findings_html, findings_page
 from explorer.figures.forest import forest_data, forest_plot, forest_title
 from explorer.figures.palette import colour
 from explorer.figures.safety import safety_plot, safety_table
+from explorer.figures.study_card import study_card_html
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -498,10 +499,27 @@ class StudiesView(View):
             description="Sort",
         )
         self.table = w.HTML()
+        self.card_pick = w.Dropdown(description="Study card", layout=w.Layout(width="60%"), style={"description_width": "90px"})
+        self.card = w.HTML()
+        self.card_pick.observe(lambda _c: self._show_card(), names="value")
         for c in (self.search, self.sort):
             c.observe(lambda _c: self.redraw(self.state), names="value")
-        self.box.children = [self.message, w.HBox([self.search, self.sort]), self.table]
+        self.box.children = [self.message, w.HBox([self.search, self.sort]), self.card_pick, self.card, self.table]
         self.redraw(state)
+
+    def _show_card(self) -> None:
+        ev = self.model.ev
+        if not self.card_pick.value:
+            self.card.value = ""
+            return
+        labels = {
+            "therapy": self.model.labels("arms", "therapy"),
+            "design": self.model.labels("studies", "design"),
+            "blinding": self.model.labels("studies", "blinding"),
+            "indication": self.model.labels("studies", "indication"),
+            "risk_of_bias": self.model.labels("studies", "risk_of_bias"),
+        }
+        self.card.value = study_card_html(self.card_pick.value, ev.studies, ev.arms, ev.outcomes, labels)
 
     def redraw(self, state: FilterState) -> None:
         self.state = state
@@ -526,21 +544,29 @@ class StudiesView(View):
             st = st[hay.str.contains(q, regex=False)]
         col, asc = self.SORTS[self.sort.value]
         st = st.sort_values(col, ascending=asc, na_position="last")
+        therapy_labels = self.model.labels("arms", "therapy")
         ther = self.model.study_therapy.groupby("study_id")["therapy"].agg(
-            lambda s: ", ".join(sorted(set(s)))
+            lambda s: ", ".join(sorted({therapy_labels.get(t, t) for t in s}))
         )
+        design = self.model.labels("studies", "design")
+        rob = self.model.labels("studies", "risk_of_bias")
+        notes = self.model.ev.studies.set_index("study_id")["notes"]
         body = "".join(
             f"<tr><td>{html.escape(str(r.label))}</td><td>{html.escape(str(r.title))}</td>"
-            f"<td>{html.escape(str(ther.get(r.study_id, '')))}</td><td>{html.escape(str(r.design))}</td>"
-            f"<td>{'' if pd.isna(r.study_n) else int(r.study_n)}</td><td>{html.escape(str(r.risk_of_bias))}</td>"
-            f"<td>{_links(r.doi, r.pmid)}</td></tr>"
+            f"<td>{html.escape(str(ther.get(r.study_id, '')))}</td><td>{html.escape(design.get(r.design, str(r.design)))}</td>"
+            f"<td>{'' if pd.isna(r.study_n) else int(r.study_n)}</td><td>{html.escape(rob.get(r.risk_of_bias, str(r.risk_of_bias)))}</td>"
+            f"<td>{_links(r.doi, r.pmid)}</td>"
+            f"<td class='explorer-muted'>{html.escape(str(notes.get(r.study_id, '') or '')[:400])}</td></tr>"
             for r in st.itertuples(index=False)
         )
         self.table.value = (
             f"<table class='explorer-table explorer-studies'><caption>{len(st)} studies in this selection</caption>"
             "<thead><tr><th>Study</th><th>Title</th><th>Therapies</th><th>Design</th><th>n</th><th>Risk of bias</th>"
-            f"<th>Source</th></tr></thead><tbody>{body}</tbody></table>"
+            f"<th>Source</th><th>Notes</th></tr></thead><tbody>{body}</tbody></table>"
         )
+        current = self.card_pick.value
+        self.card_pick.options = [("(pick a study)", "")] + [(str(r.label), r.study_id) for r in st.itertuples(index=False)]
+        self.card_pick.value = current if current in {v for _, v in self.card_pick.options} else ""
 
 
 class SummaryView(View):
