@@ -268,3 +268,17 @@ def test_findings_status_counts_the_table(model: Model) -> None:
     f = model.findings(d.state)
     assert d.current.name == "findings"
     assert f"{len(f)} comparisons: {int((f['k'] > 0).sum())} with" in d.status.value
+
+
+def test_presentation_mode_scales_plot_text_and_moves_the_legend(model: Model) -> None:
+    d = Dashboard(model, view="time")
+    plot = d.view("time").plot
+    small = plot.current["layout"].get("font", {}).get("size", 12)
+    d.present.value = True
+    layout = plot.current["layout"]
+    assert layout["font"]["size"] > small and layout["xaxis"]["tickfont"]["size"] >= 18
+    assert layout["legend"]["orientation"] == "h"
+    d.measure.value = "change"  # a redraw keeps the room-sized text
+    assert plot.current["layout"]["yaxis"]["title"]["font"]["size"] >= 20
+    d.present.value = False
+    assert "orientation" not in plot.current["layout"]["legend"]

@@ -74,6 +74,27 @@ def _multi(
     )
 
 
+#: Plot type sizes (px) on screen and in presentation mode: a room reads 18 px from the back.
+PLOT_FONTS = {False: {"font": 12, "axis": 14, "legend": 12}, True: {"font": 18, "axis": 20, "legend": 16}}
+
+
+def scale_plot_fonts(plot, present: bool) -> None:
+    """Plot text (ticks, axis titles, legend, hover) sized for a screen or for a room; the legend
+    goes below the plot in presentation mode so the data keep the width."""
+    f = PLOT_FONTS[present]
+    layout = plot.current["layout"]
+    xaxis = {**layout.get("xaxis", {}), "tickfont": {"size": f["font"]}, "title": {**layout.get("xaxis", {}).get("title", {}), "font": {"size": f["axis"]}}}
+    yaxis = {**layout.get("yaxis", {}), "tickfont": {"size": f["font"]}, "title": {**layout.get("yaxis", {}).get("title", {}), "font": {"size": f["axis"]}}}
+    legend = {**layout.get("legend", {}), "font": {"size": f["legend"]}}
+    if present:
+        legend.update(orientation="h", y=-0.22, x=0, yanchor="top")
+    else:
+        for k in ("orientation", "y", "x", "yanchor"):
+            legend.pop(k, None)
+    plot.patch({}, {"font": {**layout.get("font", {}), "size": f["font"]}, "xaxis": xaxis, "yaxis": yaxis, "legend": legend,
+                    "hoverlabel": {"font": {"size": f["font"]}}})  # fmt: skip
+
+
 def _switch(value: bool, description: str) -> w.Checkbox:
     """A pooling-rule switch of the filter panel (explorer.analysis.comparability)."""
     return w.Checkbox(value=value, description=description, indent=False, layout=w.Layout(width="100%"))
@@ -300,6 +321,9 @@ class Dashboard:
             self.widget.add_class("explorer-present")
         else:
             self.widget.remove_class("explorer-present")
+        for v in self.views:
+            if getattr(v, "plot", None) is not None:
+                scale_plot_fonts(v.plot, bool(self.present.value))
         self._show_link()
 
     def _image_format(self) -> None:
@@ -339,6 +363,8 @@ class Dashboard:
         rows = self.model.filtered(state)
         self.status.value = self._status_html(state, rows, hint="")
         self.current.update(state)
+        if self.present.value and getattr(self.current, "plot", None) is not None:
+            scale_plot_fonts(self.current.plot, True)  # a redraw resets axis titles
         self._image_format()
         self._show_link()
         self._fill_exports()
