@@ -371,3 +371,19 @@ def test_safety_table_matches_a_count_from_the_csvs(browser, voila) -> None:
     text = page.locator(".explorer-table").last.inner_text()
     assert f"{events} of {sum(totals.values())} injections" in text
     page.close(run_before_unload=True)
+
+
+def test_figure_for_a_slide_downloads_with_title_and_sources(browser, voila, tmp_path: Path) -> None:
+    server = voila()
+    page, external = open_dashboard(browser, server, "?view=time&design=all")
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
+    page.locator(".js-plotly-plot").first.hover()
+    button = page.locator(".modebar-btn[data-title^='Download for a slide']").first
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    path = tmp_path / "slide.png"
+    info.value.save_as(path)
+    assert info.value.suggested_filename.endswith("-slide.png")
+    assert path.stat().st_size > 20_000
+    assert external == []
+    page.close(run_before_unload=True)

@@ -282,3 +282,13 @@ def test_presentation_mode_scales_plot_text_and_moves_the_legend(model: Model) -
     assert plot.current["layout"]["yaxis"]["title"]["font"]["size"] >= 20
     d.present.value = False
     assert "orientation" not in plot.current["layout"]["legend"]
+
+
+def test_exported_figures_carry_title_selection_version_and_sources(model: Model) -> None:
+    d = Dashboard(model, FilterState(designs=()), view="time")
+    d.update()
+    note = d.current.plot.export_note
+    assert note["title"].startswith("Efficacy over time")
+    rows = model.filtered(d.state)
+    assert f"Dataset {model.ev.version}" in note["footer"] and "Selection:" in note["footer"]
+    assert f"{rows['label'].nunique()} studies" in note["footer"]

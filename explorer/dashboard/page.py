@@ -365,6 +365,8 @@ class Dashboard:
         self.current.update(state)
         if self.present.value and getattr(self.current, "plot", None) is not None:
             scale_plot_fonts(self.current.plot, True)  # a redraw resets axis titles
+        if getattr(self.current, "plot", None) is not None:
+            self.current.plot.export_note = self._export_note(state)
         self._image_format()
         self._show_link()
         self._fill_exports()
@@ -398,6 +400,27 @@ class Dashboard:
             f"<span class='explorer-muted'>({studies} studies match the filters for any outcome.)"
             f"</span></div>{notice}{hint}"
         )
+
+    def _export_note(self, state: FilterState) -> dict[str, str]:
+        """Title and footer that make an exported figure stand alone on a slide."""
+        from explorer.dashboard.views import selection_words
+
+        view = self.current
+        what = self.model.y_title(state) if view.name == "time" else view.title
+        shown = self.model.filtered(state) if view.name == "time" else self.model.studies(state)
+        names = sorted({str(x) for x in shown["label"]}) if len(shown) else []
+        labels = ", ".join(names)
+        if len(labels) > 600:
+            labels = labels[:600].rsplit(",", 1)[0] + ", …"
+        esc = html.escape  # plotly renders some HTML in text: what comes from the data is escaped
+        return {
+            "title": esc(f"{view.title}: {what}"),
+            "footer": (
+                f"Selection: {esc(selection_words(self.model, state))}.<br>Dataset {esc(self.model.ev.version)}; "
+                f"{len(names)} studies: {esc(labels)}.<br>Injection therapies for back pain: evidence explorer "
+                f"(link: ?{esc(urlstate.to_query(state, view.name))})"
+            ),
+        }
 
     def _fill_exports(self) -> None:
         if self.export_box.selected_index == 0:

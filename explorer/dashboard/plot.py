@@ -91,7 +91,31 @@ export default {
     el.appendChild(div);
     const Plotly = await loadPlotly(model);
     let fig = JSON.parse(JSON.stringify(model.get("figure")));
-    const draw = () => Plotly.react(div, fig.data, fig.layout, model.get("config"));
+    // "For a slide": the same figure with a title (what is shown, the selection in words) and a
+    // footer (dataset version, sources), so that the image stands alone.
+    const slide = {
+      name: "slide",
+      title: "Download for a slide (title, selection, dataset version, sources)",
+      icon: Plotly.Icons.disk,
+      click: (gd) => {
+        const note = model.get("export_note") || {};
+        const cfg = model.get("config") || {};
+        const layout = JSON.parse(JSON.stringify(gd.layout));
+        layout.title = { text: note.title || "", font: { size: 18 }, x: 0.01, xanchor: "left" };
+        layout.margin = { ...(layout.margin || {}), t: 80, b: 200 };
+        layout.annotations = [...(layout.annotations || []), {
+          text: note.footer || "", xref: "paper", yref: "paper", x: 0, y: -0.14, xanchor: "left",
+          yanchor: "top", showarrow: false, align: "left", font: { size: 11, color: "#444" },
+        }];
+        const opts = cfg.toImageButtonOptions || {};
+        return Plotly.downloadImage({ data: gd.data, layout }, {
+          format: opts.format || "png", width: 1600, height: 900,
+          filename: (opts.filename || "figure") + "-slide",
+        });
+      },
+    };
+    const draw = () => Plotly.react(div, fig.data, fig.layout,
+      { ...model.get("config"), modeBarButtonsToAdd: [slide] });
     await draw();
     model.on("msg:custom", async (msg) => {
       if (msg.type === "update") {
@@ -162,6 +186,8 @@ class Plot(anywidget.AnyWidget):
     _esm = _ESM
     figure = traitlets.Dict().tag(sync=True)
     config = traitlets.Dict().tag(sync=True)
+    #: {"title", "footer"} for the "download for a slide" button (set by the dashboard)
+    export_note = traitlets.Dict().tag(sync=True)
     plotly_url = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, fig: go.Figure | dict, config: dict | None = None, **kwargs: Any):
