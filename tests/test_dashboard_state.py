@@ -292,3 +292,15 @@ def test_exported_figures_carry_title_selection_version_and_sources(model: Model
     rows = model.filtered(d.state)
     assert f"Dataset {model.ev.version}" in note["footer"] and "Selection:" in note["footer"]
     assert f"{rows['label'].nunique()} studies" in note["footer"]
+
+
+def test_values_are_drawn_on_the_whole_scale(model: Model) -> None:
+    d = Dashboard(model, FilterState(designs=()), view="time")
+    y = d.view("time").plot.current["layout"]["yaxis"]
+    assert y["range"][0] <= 0 and y["range"][1] >= 10 and y["autorange"] is False
+    d.measure.value = "change"
+    y = d.view("time").plot.current["layout"]["yaxis"]
+    assert "range" not in y and y["autorange"] is True
+    d.outcome.value = "function"
+    d.measure.value = "final"
+    assert d.view("time").plot.current["layout"]["yaxis"]["range"][1] >= 100

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis.effects import explain, pool
-from explorer.analysis.harmonise import MIC, SHORT_LABEL, outcome_unit
+from explorer.analysis.harmonise import MIC, OUTCOMES, SHORT_LABEL, outcome_unit
 from explorer.analysis.series import RESPONDERS, arm_series, changes_from_finals, contrast_series
 from explorer.data.load import Evidence
 
@@ -323,6 +323,15 @@ class Model:
             state.measure, "value"
         )
         return f"{label}: {what} ({unit}; lower is better)"
+
+    def full_scale(self, state: FilterState) -> tuple[float, float] | None:
+        """The y range of values at follow-up: the whole common scale (0-10 for pain, 0-100 % for
+        the others, 0-100 % for responders), so that a small difference does not look large.
+        Changes and differences keep an automatic range."""
+        if state.measure != "final" and state.outcome != RESPONDERS:
+            return None
+        top = 100.0 if state.outcome == RESPONDERS else OUTCOMES[state.outcome][2]
+        return (-0.02 * top, 1.02 * top)
 
     def mcid(self, state: FilterState) -> float | None:
         """The within-person minimal important change (Ostelo 2008) is drawn only where

@@ -189,6 +189,12 @@ class TimeView(View):
                 }
             )
         yaxis = {**layout.get("yaxis", {}), "title": {"text": m.y_title(state)}}
+        full = m.full_scale(state)  # values are drawn on the whole scale: a 3.3-3.7 axis overstates
+        if full is not None:
+            yaxis.update(range=list(full), autorange=False)
+        else:
+            yaxis.pop("range", None)
+            yaxis["autorange"] = True
         return traces, {"shapes": [shape, *layout["shapes"][1:]], "annotations": notes, "yaxis": yaxis}
 
 
