@@ -304,3 +304,15 @@ def test_values_are_drawn_on_the_whole_scale(model: Model) -> None:
     d.outcome.value = "function"
     d.measure.value = "final"
     assert d.view("time").plot.current["layout"]["yaxis"]["range"][1] >= 100
+
+
+def test_preload_prepares_the_landing_table() -> None:
+    """A served kernel computes the findings table before the page asks for it."""
+    from explorer.dashboard import preload
+
+    preload.prepare(str(DATA))
+    model = preload.take(str(DATA))
+    landing = FilterState()
+    key = ("findings", landing.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
+    assert key in model._cache
+    assert len(model.findings(landing)) > 0

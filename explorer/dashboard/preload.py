@@ -26,6 +26,7 @@ def prepare(data_dir: str | None = None) -> None:
 
     model = Model(load(data_dir))
     model.filtered(FilterState())
+    model.findings(FilterState())  # the landing view's table: the largest part of a first page
     _PREPARED[data_dir] = model
 
 
