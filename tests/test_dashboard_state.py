@@ -314,5 +314,5 @@ def test_preload_prepares_the_landing_table() -> None:
     model = preload.take(str(DATA))
     landing = FilterState()
     key = ("findings", landing.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
-    assert key in model._cache
+    assert key in model._per_state
     assert len(model.findings(landing)) > 0

@@ -25,6 +25,7 @@ from explorer.dashboard.views import (
     SummaryView,
     TimeView,
     exports_html,
+    selection_words,
 )
 from explorer.data import DataError, load
 
@@ -403,8 +404,6 @@ class Dashboard:
 
     def _export_note(self, state: FilterState) -> dict[str, str]:
         """Title and footer that make an exported figure stand alone on a slide."""
-        from explorer.dashboard.views import selection_words
-
         view = self.current
         what = self.model.y_title(state) if view.name == "time" else view.title
         shown = self.model.filtered(state) if view.name == "time" else self.model.studies(state)

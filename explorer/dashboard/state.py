@@ -59,8 +59,9 @@ class Model:
     """The evidence plus cached series; every filter is a boolean mask on a cached frame."""
 
     ev: Evidence
-    _cache: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    _cache: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     _filtered: dict[FilterState, pd.DataFrame] = field(default_factory=dict)
+    _per_state: dict[tuple, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ev = self.ev
@@ -194,40 +195,52 @@ class Model:
         if state.measure != "difference" or state.outcome == RESPONDERS:
             return None
         key = ("curves", state)
-        if key not in self._cache:
+        if key not in self._per_state:
             from explorer.analysis.timecourse import timecourse
 
             at = np.unique(np.round(np.geomspace(0.5, 260, 48), 3))
             data = rows[rows["effect_kind"] == "contrast"] if "effect_kind" in rows else rows
-            self._cache[key] = (
-                timecourse(data, by=["therapy", "comparator_kind"], at=at, **self.rules(state)) if len(data) else None
-            )
+            fit = timecourse(data, by=["therapy", "comparator_kind"], at=at, **self.rules(state)) if len(data) else None
+            self._remember(key, fit)
+        return self._per_state[key]
+
+    def _remember(self, key: tuple, value) -> None:
+        """Results memoised per selection (pools, curves): bounded, like :meth:`filtered`, so a
+        long session of filter changes does not grow the kernel."""
+        if len(self._per_state) > 32:
+            self._per_state.clear()
+        self._per_state[key] = value
+
+    def effects(self, outcome: str, measure: str, comparators: str) -> pd.DataFrame:
+        """:func:`explorer.analysis.effects.effects` of the whole evidence, computed once."""
+        key = ("effects", outcome, measure, comparators)
+        if key not in self._cache:
+            from explorer.analysis.effects import effects
+
+            self._cache[key] = effects(self.ev, outcome, measure, comparators=comparators)
         return self._cache[key]
 
     def findings(self, state: FilterState) -> pd.DataFrame:
         """The summary-of-findings rows of the selection: study-level filters pick the trials,
         therapy / comparator / follow-up filters pick the rows (a comparison, not an arm)."""
-        from explorer.analysis.effects import effects
         from explorer.analysis.findings import FINDING_OUTCOMES, findings
 
         definition = self.comparator_definition(state)
-        frames = {}
-        for outcome, measure in FINDING_OUTCOMES:
-            ekey = ("effects", outcome, measure, definition)
-            if ekey not in self._cache:
-                self._cache[ekey] = effects(self.ev, outcome, measure, comparators=definition)
-            frames[(outcome, measure)] = self._cache[ekey]
         key = ("findings", state.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
-        if key not in self._cache:
+        if key not in self._per_state:
             st = self.study_therapy[self._mask(self.study_therapy, key[1], windows=False)]
-            self._cache[key] = findings(
-                self.ev,
-                studies=set(st["study_id"]),
-                comparators=definition,
-                effect_frames=frames,
-                **self.rules(state),
+            frames = {(o, m): self.effects(o, m, definition) for o, m in FINDING_OUTCOMES}
+            self._remember(
+                key,
+                findings(
+                    self.ev,
+                    studies=set(st["study_id"]),
+                    comparators=definition,
+                    effect_frames=frames,
+                    **self.rules(state),
+                ),
             )
-        f = self._cache[key]
+        f = self._per_state[key]
         for attr, col in (("therapies", "therapy"), ("comparators", "comparator_kind"), ("windows", "window")):
             chosen = getattr(state, attr)
             if chosen:
@@ -256,12 +269,7 @@ class Model:
         scale, or (responders) log risk ratios; study-level filters applied, not the windows."""
         definition = self.comparator_definition(state)
         if state.outcome == RESPONDERS:
-            key = ("effects", RESPONDERS, "RR", definition)
-            if key not in self._cache:
-                from explorer.analysis.effects import effects
-
-                self._cache[key] = effects(self.ev, RESPONDERS, "RR", comparators=definition)
-            s = self._cache[key]
+            s = self.effects(RESPONDERS, "RR", definition)
         else:
             s = self.series(state.outcome, "difference", definition)
         return s[self._mask(s, state.with_(windows=()), comparator_column="comparator_kind") & (s["window"] != "")]

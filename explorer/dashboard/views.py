@@ -713,4 +713,5 @@ __all__ = [
     "TimeView",
     "View",
     "exports_html",
+    "selection_words",
 ]
