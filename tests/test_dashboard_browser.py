@@ -34,23 +34,32 @@ def test_dashboard_plots_filters_and_stays_local(browser, voila, tmp_path: Path)
     before = dict(page.evaluate(TRACES_JS))
     shown = [k for k, n in before.items() if n > 0]
     assert len(shown) >= 2, before
-    # pick one therapy in the Therapy list: the other traces must empty, in place
-    select = page.locator(".widget-select-multiple select").first
+    # tick one therapy in the panel: its trials stay, with their control arms; the rest go, in place
+    from explorer.dashboard.state import FilterState, Model
+    from explorer.data import load
+
+    from .conftest import DATA
+
     keep = shown[0]
-    options = select.locator("option").all_text_contents()
     labels = page.evaluate("() => document.querySelector('.js-plotly-plot').data.map(t => t.name)")
     metas = [m for m, _ in page.evaluate(TRACES_JS)]
-    select.select_option(label=labels[metas.index(keep)])
+    therapies = page.locator(".explorer-filter[data-filter='therapies']")
+    options = therapies.locator("label").all_text_contents()
+    therapies.get_by_label(labels[metas.index(keep)], exact=True).check()
+    rows = Model(load(DATA)).filtered(FilterState(designs=(), therapies=(keep,)))
+    want = {t: len(g) + g["series_id"].nunique() for t, g in rows.groupby("therapy")}  # points + gaps
     page.wait_for_function(
-        "([keep]) => document.querySelector('.js-plotly-plot').data.every(t => t.meta === keep || !(t.x||[]).length)",
-        arg=[keep],
+        "([want]) => document.querySelector('.js-plotly-plot').data"
+        ".filter(t => !String(t.meta).includes(':')).every(t => (t.x||[]).length === (want[t.meta] || 0))",
+        arg=[want],
         timeout=30_000,
     )
     after = dict(page.evaluate(TRACES_JS))
-    assert after[keep] == before[keep]
+    assert after[keep] == want[keep] > 0
     assert sum(after.values()) < sum(before.values())
+    assert "therapy=" + keep in page.locator("a.explorer-share").get_attribute("href")
     assert "match" in page.locator(".explorer-status").inner_text()
-    assert options  # the therapy list is populated from the data
+    assert len(options) > 2  # "All" and the therapies in the data
     page.screenshot(path=str(tmp_path / "dashboard.png"))
     assert external == [], external
     page.close(run_before_unload=True)
@@ -99,7 +108,7 @@ def test_url_query_selects_the_starting_view(browser, voila) -> None:
 
     model = Model(load(DATA))
     rows = model.filtered(FilterState(windows=("short",)))
-    therapy = rows["therapy"].value_counts().index[0]
+    therapy = rows[rows["role"] != "comparator"]["therapy"].value_counts().index[0]
     expected = model.filtered(FilterState(therapies=(therapy,), windows=("short",)))
     n_points = len(expected) + expected["series_id"].nunique()  # points plus one gap per arm
     server = voila()
@@ -333,6 +342,16 @@ def test_landing_findings_answer_and_open_a_forest_plot(browser, voila, size) ->
         ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
     )
     assert clipped == [], clipped
+    # the filter panel: instructions first, a fixed width, every option label whole
+    panel = page.locator(".explorer-panel")
+    assert panel.locator("p").first.inner_text().startswith("Tick what to include")
+    box = page.locator(".explorer-filters").bounding_box()
+    assert box is not None and 280 <= box["width"] <= 320, box
+    cut = page.evaluate(
+        "() => [...document.querySelectorAll('.explorer-option span, .explorer-filter > summary')]"
+        ".filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
+    )
+    assert cut == [], cut
     page.get_by_role("button", name="Forest plot").click()
     page.wait_for_selector(".js-plotly-plot .gtitle", timeout=60_000)
     assert "95% CI" in page.locator(".js-plotly-plot .gtitle").first.text_content()

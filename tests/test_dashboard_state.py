@@ -27,6 +27,13 @@ def model() -> Model:
     return Model(load(DATA))
 
 
+def shown(view):
+    """What a view's plot shows now, as a plotly Figure (for reading)."""
+    import plotly.graph_objects as go
+
+    return go.Figure(view.plot.current)
+
+
 def lengths(d: Dashboard) -> list[int]:
     """Points per therapy's arm trace (the first trace of each therapy)."""
     return [len(t.x or ()) for t in d.figure.data[: len(d.therapy_codes)]]
@@ -46,22 +53,44 @@ def test_filter_updates_traces_in_place(model: Model) -> None:
     all_lengths = lengths(d)
     assert sum(all_lengths) > 0
     keep = d.therapy_codes[next(i for i, n in enumerate(all_lengths) if n)]
-    d.therapy.value = (keep,)
+    d.pick(therapies=(keep,))
     assert d.view("time").plot is plot and plot.revision == revision + 1  # patched in place, once
     after = lengths(d)
-    assert all(n == 0 for code, n in zip(d.therapy_codes, after, strict=True) if code != keep)
-    assert after[d.therapy_codes.index(keep)] == all_lengths[d.therapy_codes.index(keep)]
+    rows = model.filtered(d.state)
+    mine = rows[rows["therapy"] == keep]
+    assert after[d.therapy_codes.index(keep)] == len(mine) + mine["series_id"].nunique() > 0
+    others = rows[rows["therapy"] != keep]  # only the control arms of the trials of `keep`
+    st = model.study_therapy
+    with_keep = set(st.loc[st["therapy"] == keep, "study_id"])
+    assert (others["role"] == "comparator").all() and set(others["study_id"]) <= with_keep
+    drawn = sum(n for code, n in zip(d.therapy_codes, after, strict=True) if code != keep)
+    assert drawn == len(others) + others["series_id"].nunique()  # points plus one gap per arm
+
+
+def test_a_filtered_therapy_keeps_its_control_arms(model: Model) -> None:
+    """Filtering by therapy picks comparisons, not arms: a trial's control arms stay in view."""
+    st = model.study_therapy
+    arms = model.ev.arms
+    controlled = arms[arms["role"] == "comparator"]["study_id"]
+    therapy = st[st["study_id"].isin(controlled)]["therapy"].value_counts().index[0]
+    state = FilterState(designs=(), therapies=(therapy,))
+    rows = model.filtered(state)
+    controls = rows[rows["role"] == "comparator"]
+    assert len(controls) > 0
+    assert set(controls["study_id"]) <= set(st.loc[st["therapy"] == therapy, "study_id"])
+    # the same selection without the rule would have hidden them
+    assert not rows[rows["therapy"] != therapy].empty
 
 
 def test_empty_selection_says_so_and_reset_restores(model: Model) -> None:
     d = Dashboard(model, view="time")
     full = lengths(d)
-    d.indication.value = (d.indication.options[-1][1],)
-    d.therapy.value = (d.therapy.options[-1][1],)
-    d.outcome.value = "quality_of_life"
+    d.pick(indications=(model.choices("indications")[-1][0],))
+    d.pick(therapies=(model.choices("therapies")[-1][0],))
+    d.pick(outcome="quality_of_life")
     assert sum(lengths(d)) == 0
     assert "No study arm with this outcome matches" in d.status.value
-    d.reset.click()
+    d.panel._message(d.panel, {"event": "reset"}, [])  # the panel's Reset button
     assert lengths(d) == full and d.state == FilterState()
 
 
@@ -79,26 +108,26 @@ def test_no_filter_combination_raises(model: Model) -> None:
 
 def test_outcome_switch_changes_axis_title(model: Model) -> None:
     d = Dashboard(model, view="time")
-    d.outcome.value = "function"
+    d.pick(outcome="function")
     assert "% of scale" in d.figure.layout.yaxis.title.text
-    d.outcome.value = "responders"
+    d.pick(outcome="responders")
     assert "higher is better" in d.figure.layout.yaxis.title.text
 
 
 def test_difference_view_overlays_pooled_estimates_and_mcid(model: Model) -> None:
     d = Dashboard(model, FilterState(designs=()), view="time")
-    assert d.figure.layout.shapes[0].visible is False  # no MCID line on raw values
-    d.measure.value = "difference"
+    assert not d.figure.layout.shapes  # no MCID line on raw values
+    d.pick(measure="difference")
     rows = model.filtered(d.state)
     expected = pool(rows, by=["therapy", "window"], method="REML")
     assert len(expected)
     shown = {t.meta: t for t in d.figure.data}
     for r in expected.itertuples(index=False):
         assert r.estimate in shown[f"{r.therapy}:pooled"].y  # the drawn point is the engine's estimate
-    assert d.figure.layout.shapes[0].visible is False  # a within-person threshold: not on differences
-    d.measure.value = "change"
-    assert d.figure.layout.shapes[0].visible and d.figure.layout.shapes[0].y0 == -MIC["pain"]
-    d.measure.value = "final"
+    assert not d.figure.layout.shapes  # a within-person threshold: not on differences
+    d.pick(measure="change")
+    assert d.figure.layout.shapes[0].y0 == -MIC["pain"]
+    d.pick(measure="final")
     assert all(not (t.x or ()) for t in d.figure.data if str(t.meta).endswith(":pooled"))
 
 
@@ -121,23 +150,23 @@ def test_forest_leave_one_out_changes_the_pool(three_trials: Model) -> None:
     d = Dashboard(model, FilterState(designs=()), view="forest")
     forest = d.current
     assert forest.name == "forest" and forest.group.value
-    before = forest.figure.layout.title.text
+    before = shown(forest).layout.title.text
     studies = [v for _, v in forest.leave_out.options]
     assert len(studies) == 3
     forest.leave_out.value = (studies[0],)
     therapy, window, comparator, rclass = forest.group.value.split("|")
     _, expected = model.forest(d.state, therapy, window, comparator, (studies[0],), rclass)
-    assert forest.figure.layout.title.text != before
-    assert f"{expected['estimate']:.2f}" in forest.figure.layout.title.text
+    assert shown(forest).layout.title.text != before
+    assert f"{expected['estimate']:.2f}" in shown(forest).layout.title.text
 
 
 def test_evidence_map_click_filters_everything(model: Model) -> None:
     d = Dashboard(model, view="map")
-    cells = d.current.figure.data[0].customdata
+    cells = shown(d.current).data[0].customdata
     therapy, indication = cells[0][:2]
     d.pick_cell(therapy, indication)
     assert d.state.therapies == (therapy,) and d.state.indications == (indication,)
-    assert d.therapy.value == (therapy,)
+    assert d.panel.value["therapies"] == [therapy]  # the panel shows the pick
     assert f"therapy={therapy}" in d.link.value
 
 
@@ -220,7 +249,7 @@ def test_safety_view_says_how_many_counts_the_design_filter_hides(model: Model) 
         f"{hidden} more adverse-event counts come from study designs not selected"
         in d.views[safety].table.value
     )
-    d.design.value = tuple(code for _, code in d.design.options)
+    d.pick(designs=())  # the panel's All box
     assert "more adverse-event" not in d.views[safety].table.value
 
 
@@ -247,11 +276,11 @@ def test_responders_forest_is_a_risk_ratio_on_a_log_axis(tmp_path) -> None:
     d = Dashboard(model, FilterState(designs=(), outcome="responders"), view="forest")
     forest = d.current
     assert forest.group.value.endswith("|pain_relief_50")
-    assert forest.figure.layout.xaxis.type == "log"
-    xs = forest.figure.data[0].x
+    assert shown(forest).layout.xaxis.type == "log"
+    xs = shown(forest).data[0].x
     assert sorted(xs) == pytest.approx(sorted([(20 / 40) / (10 / 38), (30 / 50) / (18 / 52)]))
     _, pooled = model.forest(d.state, *forest.group.value.split("|")[:3], responder_class="pain_relief_50")
-    assert f"risk ratio {math.exp(pooled['estimate']):.2f}" in forest.figure.layout.title.text
+    assert f"risk ratio {math.exp(pooled['estimate']):.2f}" in shown(forest).layout.title.text
 
 
 def test_responders_difference_view_says_where_the_ratios_are(model: Model) -> None:
@@ -278,7 +307,7 @@ def test_presentation_mode_scales_plot_text_and_moves_the_legend(model: Model) -
     layout = plot.current["layout"]
     assert layout["font"]["size"] > small and layout["xaxis"]["tickfont"]["size"] >= 18
     assert layout["legend"]["orientation"] == "h"
-    d.measure.value = "change"  # a redraw keeps the room-sized text
+    d.pick(measure="change")  # a redraw keeps the room-sized text
     assert plot.current["layout"]["yaxis"]["title"]["font"]["size"] >= 20
     d.present.value = False
     assert "orientation" not in plot.current["layout"]["legend"]
@@ -298,11 +327,11 @@ def test_values_are_drawn_on_the_whole_scale(model: Model) -> None:
     d = Dashboard(model, FilterState(designs=()), view="time")
     y = d.view("time").plot.current["layout"]["yaxis"]
     assert y["range"][0] <= 0 and y["range"][1] >= 10 and y["autorange"] is False
-    d.measure.value = "change"
+    d.pick(measure="change")
     y = d.view("time").plot.current["layout"]["yaxis"]
     assert "range" not in y and y["autorange"] is True
-    d.outcome.value = "function"
-    d.measure.value = "final"
+    d.pick(outcome="function")
+    d.pick(measure="final")
     assert d.view("time").plot.current["layout"]["yaxis"]["range"][1] >= 100
 
 
@@ -310,8 +339,7 @@ def test_preload_prepares_the_landing_table() -> None:
     """A served kernel computes the findings table before the page asks for it."""
     from explorer.dashboard import preload
 
-    preload.prepare(str(DATA))
-    model = preload.take(str(DATA))
+    model = preload.prepare(str(DATA))
     landing = FilterState()
     key = ("findings", landing.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
     assert key in model._per_state

@@ -101,9 +101,8 @@ def test_dashboard_kernel_prepares_after_answering_and_app_uses_it(dashboard_ker
     while True:
         state = _run(
             dashboard_kernel,
-            "from explorer.dashboard import preload; import sys\n"
-            "t = preload._thread\n"
-            "print(t is not None, t is not None and not t.is_alive())",
+            "s = get_ipython().kernel.explorer_start\n"
+            "print(s is not None, s is not None and not s._thread.is_alive())",
         ).split()
         if state == ["True", "True"] or time.monotonic() > deadline:
             break
@@ -111,12 +110,13 @@ def test_dashboard_kernel_prepares_after_answering_and_app_uses_it(dashboard_ker
     assert state == ["True", "True"]
     out = _run(
         dashboard_kernel,
-        "from explorer.dashboard import page, preload\n"
-        "print(list(preload._PREPARED))\n"
+        "from explorer.dashboard import page\n"
+        "k = get_ipython().kernel\n"
+        "print(k.explorer_start.model() is not None)\n"
         "w = page.app()\n"
-        "print(list(preload._PREPARED), type(w).__name__)",
+        "print(k.explorer_start, type(w).__name__)",
     )
-    assert out.split("\n")[:2] == ["[None]", "[] VBox"]
+    assert out.split("\n")[:2] == ["True", "None VBox"]
 
 
 def test_culler_spares_a_loading_page_but_not_a_closed_tab() -> None:

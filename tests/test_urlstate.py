@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from explorer.analysis.windows import DEFAULT_WINDOWS
 from explorer.dashboard import Dashboard, Model
+from explorer.dashboard.filters import FILTERS
 from explorer.dashboard.state import MEASURES, OUTCOME_CHOICES, FilterState
 from explorer.dashboard.urlstate import parse, to_query
 from explorer.data import load
@@ -17,19 +18,32 @@ from .conftest import DATA
 
 THER = ["prp", "epidural_steroid", "bmc"]
 IND = ["discogenic", "radiculopathy"]
+KNOWN = {
+    "outcome": list(OUTCOME_CHOICES),
+    "measure": list(MEASURES),
+    "therapies": THER,
+    "indications": IND,
+    "windows": [w.name for w in DEFAULT_WINDOWS],
+    "approaches": ["caudal", "transforaminal"],
+    "guidance": ["fluoroscopy"],
+    "comparators": ["active"],
+    "designs": ["rct", "single_arm"],
+    "rob": ["low", "high"],
+}
+YEARS = (1990, 2025)
 
 
 def test_issue_example_and_round_trip() -> None:
-    state, ignored = parse("therapy=prp&indication=discogenic&window=short", THER, IND)
+    state, ignored = parse("therapy=prp&indication=discogenic&window=short", KNOWN, YEARS)
     assert state == FilterState(therapies=("prp",), indications=("discogenic",), windows=("short",))
     assert ignored == []
-    assert parse(to_query(state), THER, IND)[0] == state
+    assert parse(to_query(state), KNOWN, YEARS)[0] == state
     full = FilterState(outcome="function", measure="change", therapies=("prp", "bmc"), windows=("long",))
-    assert parse("?" + to_query(full), THER, IND)[0] == full
+    assert parse("?" + to_query(full), KNOWN, YEARS)[0] == full
 
 
 def test_unknown_keys_and_values_are_dropped() -> None:
-    state, ignored = parse("therapy=prp,__import__('os')&outcome=<script>&evil=1&window=never", THER, IND)
+    state, ignored = parse("therapy=prp,__import__('os')&outcome=<script>&evil=1&window=never", KNOWN, YEARS)
     assert state.therapies == ("prp",) and state.outcome == "pain" and state.windows == ()
     assert "therapy=__import__('os')" in ignored and "evil" in ignored and "window=never" in ignored
 
@@ -42,7 +56,7 @@ def _known_state(state: FilterState) -> None:
 
 @given(st.text(max_size=300))
 def test_any_text_gives_a_known_state(query: str) -> None:
-    _known_state(parse(query, THER, IND)[0])
+    _known_state(parse(query, KNOWN, YEARS)[0])
 
 
 #: every value the dashboard knows (each outcome and measure included), and some it does not
@@ -55,7 +69,7 @@ PAIRS = st.tuples(
 
 @given(st.lists(PAIRS, max_size=8))
 def test_any_query_of_known_keys_gives_a_known_state(pairs: list[tuple[str, str]]) -> None:
-    state, _ = parse(urlencode(pairs), THER, IND)
+    state, _ = parse(urlencode(pairs), KNOWN, YEARS)
     _known_state(state)
     for key, attr, allowed in (("outcome", "outcome", OUTCOME_CHOICES), ("show", "measure", MEASURES)):
         given_values = [v for k, v in pairs if k == key and v]
@@ -67,32 +81,25 @@ def test_every_outcome_and_measure_is_reachable_from_a_link() -> None:
     for outcome in OUTCOME_CHOICES:
         for measure in MEASURES:
             state = FilterState(outcome=outcome, measure=measure)
-            assert parse(to_query(state), THER, IND)[0] == state
+            assert parse(to_query(state), KNOWN, YEARS)[0] == state
 
 
 def test_dashboard_starts_from_query_and_shows_link() -> None:
     model = Model(load(DATA))
-    codes = [c for _, c in model.therapy_options()]
-    state, ignored = parse(f"therapy={codes[0]}&window=short&bogus=<b>x</b>", codes, [])
+    codes = model.therapy_codes()
+    state, ignored = parse(f"therapy={codes[0]}&window=short&bogus=<b>x</b>", model.known(), model.year_range())
     d = Dashboard(model, state, ignored)
-    assert d.therapy.value == (codes[0],) and d.window.value == ("short",)
+    assert d.panel.value["therapies"] == [codes[0]] and d.panel.value["windows"] == ["short"]
     assert f"?therapy={codes[0]}&amp;window=short" in d.link.value
     d.tabs.selected_index = 3
     assert "view=map" in d.link.value
     assert "&lt;b&gt;" not in d.status.value or "<b>x</b>" not in d.status.value
     assert "bogus" in d.status.value
-    d.reset.click()
+    d.panel._message(d.panel, {"event": "reset"}, [])  # the panel's Reset button
     assert "?view=map" in d.link.value and "therapy" not in d.link.value
 
 
 def test_every_filter_round_trips_through_the_url() -> None:
-    vocab = {
-        "approach": ["caudal", "transforaminal"],
-        "guidance": ["fluoroscopy"],
-        "comparator": ["active"],
-        "design": ["rct", "single_arm"],
-        "rob": ["low", "high"],
-    }
     state = FilterState(
         outcome="responders",
         measure="change",
@@ -104,10 +111,30 @@ def test_every_filter_round_trips_through_the_url() -> None:
         designs=("rct", "single_arm"),
         windows=("long",),
         rob=("low",),
-        year_min=2005,
-        year_max=2020,
+        years=(2005, 2020),
         min_n=40,
+        strict_placebo=True,
+        inferred_scales=True,
+        imputed_sd=False,
     )
-    assert parse(to_query(state), THER, IND, vocab)[0] == state
+    assert all(getattr(state, f.name) != f.default for f in FILTERS)  # every filter is exercised
+    assert parse(to_query(state), KNOWN, YEARS)[0] == state
     every = state.with_(designs=())
-    assert "design=all" in to_query(every) and parse(to_query(every), THER, IND, vocab)[0] == every
+    assert "design=all" in to_query(every) and parse(to_query(every), KNOWN, YEARS)[0] == every
+
+
+def test_the_filter_table_makes_the_state_and_the_keys() -> None:
+    """One entry per filter: a state field with the entry's default, a URL key, nothing else."""
+    import dataclasses
+
+    fields = {f.name: f.default for f in dataclasses.fields(FilterState)}
+    assert fields == {f.name: f.default for f in FILTERS}
+    assert len({f.key for f in FILTERS}) == len(FILTERS)
+    assert to_query(FilterState()) == ""
+
+
+def test_years_at_the_data_bounds_mean_no_bound() -> None:
+    state, _ = parse("year=1990-2025", KNOWN, YEARS)
+    assert state.years == (None, None)
+    state, ignored = parse("year=20x5-2020", KNOWN, YEARS)
+    assert state.years == (None, None) and ignored == ["year=20x5-2020"]

@@ -55,6 +55,7 @@ COLUMNS = [
     "direction_comparator",
     "direction_studies",
     "review",
+    "review_short",
     "how_sure",
     "how_sure_text",
     "sentence",
@@ -96,12 +97,14 @@ def direction_counts(ev: Evidence, comparators: str = "cochrane") -> pd.DataFram
     return d[cols].reset_index(drop=True)
 
 
-def _review_text(ev: Evidence, therapy: str, kind: str, outcome: str, window: str, labels: pd.Series) -> str:
+def _review_text(ev: Evidence, therapy: str, kind: str, outcome: str, window: str, labels: pd.Series) -> tuple[str, str]:
+    """The published review estimates for one row: in full (comparison, scale, trials, the
+    direction as the review states it) and short (review, measure, estimate, CI) for a table cell."""
     re_ = ev.review_estimates
     if re_.empty:
-        return ""
+        return "", ""
     if kind not in ("placebo_sham", "conservative"):
-        return ""  # an active class mixes different comparisons: reviews are listed on their own
+        return "", ""  # an active class mixes different comparisons: reviews are listed on their own
     doms = OUTCOME_DOMAINS.get(outcome, ())
     cand = re_[(re_["therapy"] == therapy) & (re_["comparator_kind"] == kind) & re_["domain"].isin(doms)]
     win = next((w for w in DEFAULT_WINDOWS if w.name == window), None)
@@ -119,11 +122,14 @@ def _review_text(ev: Evidence, therapy: str, kind: str, outcome: str, window: st
         k = f", {int(r.k_studies)} trials" if pd.notna(r.k_studies) else ""
         sign = re.search(r"[^.;]*favou?rs?[^.;]*", str(r.notes)) if isinstance(r.notes, str) else None
         direction = f"; {sign.group(0).strip()}" if sign else ""
+        name = labels.get(r.study_id, r.study_id)
         texts.append(
-            f"{labels.get(r.study_id, r.study_id)} ({r.comparison}): {str(r.effect_measure).upper()} "
-            f"{r.estimate:g}{ci}{scale}{k}{direction}"
+            (
+                f"{name} ({r.comparison}): {str(r.effect_measure).upper()} {r.estimate:g}{ci}{scale}{k}{direction}",
+                f"{name}: {str(r.effect_measure).upper()} {r.estimate:g}{ci}",
+            )
         )
-    return "; ".join(texts)
+    return "; ".join(t for t, _ in texts), "; ".join(dict.fromkeys(s for _, s in texts))
 
 
 def findings(
@@ -215,7 +221,7 @@ def findings(
                 "direction_neither": r["direction_neither"],
                 "direction_comparator": r["direction_comparator"],
                 "direction_studies": r.get("direction_studies", "") if isinstance(r.get("direction_studies"), str) else "",
-                "review": _review_text(ev, r["therapy"], r["comparator_kind"], r["outcome"], r["window"], labels),
+                **dict(zip(("review", "review_short"), _review_text(ev, r["therapy"], r["comparator_kind"], r["outcome"], r["window"], labels), strict=True)),
                 "how_sure": sure["level"],
                 "how_sure_text": sure["text"],
                 "sentence": sentence,

@@ -5,7 +5,7 @@ first ``kernel_info_request``, then sends the rest; the browser spends about a s
 Voila's JavaScript before it asks the kernel to run the notebook. This kernel answers that first
 request at once and then, during that second, imports (in a thread) pandas, ipywidgets and the explorer and
 reads the evidence (:func:`explorer.dashboard.preload.prepare`), so the notebook's ``app()`` finds
-them done. ``explorer serve`` runs it (kernelspec ``explorer-dashboard`` in ``share/jupyter/
+them done (``kernel.explorer_start``). ``explorer serve`` runs it (kernelspec ``explorer-dashboard`` in ``share/jupyter/
 kernels``) in place of the notebook's ``python3``; the notebook itself is unchanged.
 """
 
@@ -27,7 +27,8 @@ def main() -> None:
         result = await answer(*args, **kwargs)
         if pending:  # once, after the first reply has been sent
             pending.clear()
-            preload.start(("explorer.dashboard.page",))  # in a thread: the kernel stays free to answer
+            # in a thread (the kernel stays free to answer); kept on the kernel for the page's app()
+            kernel.explorer_start = preload.start(("explorer.dashboard.page",))
         return result
 
     for handlers in (kernel.shell_handlers, kernel.control_handlers):

@@ -29,117 +29,12 @@ if TYPE_CHECKING:
 
 STATIC_PLOTLY = "voila/templates/explorer/static/plotly/plotly-basic.min.js"
 
-_ESM = r"""
-function loadPlotly(model) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (window.__explorerPlotly) return window.__explorerPlotly;
-  window.__explorerPlotly = new Promise((resolve, reject) => {
-    const url = model.get("plotly_url");
-    const fromKernel = () => {
-      model.on("msg:custom", (msg) => {
-        if (msg.type !== "plotly-source") return;
-        const blob = new Blob([msg.source], { type: "text/javascript" });
-        const s = document.createElement("script");
-        s.src = URL.createObjectURL(blob);
-        s.onload = () => resolve(window.Plotly);
-        s.onerror = reject;
-        document.head.appendChild(s);
-      });
-      model.send({ event: "need-plotly" });
-    };
-    if (!url) { fromKernel(); return; }
-    const s = document.createElement("script");
-    s.src = url;
-    s.onload = () => (window.Plotly ? resolve(window.Plotly) : fromKernel());
-    s.onerror = fromKernel;
-    document.head.appendChild(s);
-  });
-  return window.__explorerPlotly;
-}
+def static(name: str) -> str:
+    """A file of the dashboard's static folder (JavaScript and CSS live in their own files)."""
+    return resources.files("explorer.dashboard").joinpath("static", name).read_text(encoding="utf-8")
 
-// One heartbeat per page: if the kernel stops answering (it died, or the server restarted it),
-// say so in words and offer a reload, instead of a page that silently stops reacting.
-function heartbeat(model) {
-  if (window.__explorerHeartbeat) return;
-  window.__explorerHeartbeat = true;
-  let last = Date.now();
-  model.on("msg:custom", (msg) => { if (msg.type === "pong") last = Date.now(); });
-  setInterval(() => {
-    if (document.hidden) { last = Date.now(); return; }
-    try { model.send({ event: "ping" }); } catch (e) { /* the comm is gone: the timeout below tells */ }
-    if (Date.now() - last > 12000 && !document.querySelector(".explorer-lost")) {
-      const bar = document.createElement("div");
-      bar.className = "explorer-lost";
-      bar.setAttribute("role", "alert");
-      bar.style.cssText = "position:fixed;top:0;left:0;right:0;z-index:10000;padding:12px 16px;" +
-        "background:#fff4e5;border-bottom:2px solid #b26a00;font-size:16px;color:#222";
-      bar.textContent = "The dashboard lost its connection to the server (its kernel stopped). ";
-      const button = document.createElement("button");
-      button.textContent = "Reload the page";
-      button.onclick = () => window.location.reload();
-      bar.appendChild(button);
-      document.body.appendChild(bar);
-    }
-  }, 4000);
-}
 
-export default {
-  async render({ model, el }) {
-    heartbeat(model);
-    const div = document.createElement("div");
-    div.className = "explorer-plot";
-    el.appendChild(div);
-    const Plotly = await loadPlotly(model);
-    let fig = JSON.parse(JSON.stringify(model.get("figure")));
-    // "For a slide": the same figure with a title (what is shown, the selection in words) and a
-    // footer (dataset version, sources), so that the image stands alone.
-    const slide = {
-      name: "slide",
-      title: "Download for a slide (title, selection, dataset version, sources)",
-      icon: Plotly.Icons.disk,
-      click: (gd) => {
-        const note = model.get("export_note") || {};
-        const cfg = model.get("config") || {};
-        const layout = JSON.parse(JSON.stringify(gd.layout));
-        layout.title = { text: note.title || "", font: { size: 18 }, x: 0.01, xanchor: "left" };
-        layout.margin = { ...(layout.margin || {}), t: 80, b: 200 };
-        layout.annotations = [...(layout.annotations || []), {
-          text: note.footer || "", xref: "paper", yref: "paper", x: 0, y: -0.14, xanchor: "left",
-          yanchor: "top", showarrow: false, align: "left", font: { size: 11, color: "#444" },
-        }];
-        const opts = cfg.toImageButtonOptions || {};
-        return Plotly.downloadImage({ data: gd.data, layout }, {
-          format: opts.format || "png", width: 1600, height: 900,
-          filename: (opts.filename || "figure") + "-slide",
-        });
-      },
-    };
-    const draw = () => Plotly.react(div, fig.data, fig.layout,
-      { ...model.get("config"), modeBarButtonsToAdd: [slide] });
-    await draw();
-    model.on("msg:custom", async (msg) => {
-      if (msg.type === "update") {
-        for (const [i, trace] of Object.entries(msg.traces || {})) fig.data[Number(i)] = trace;
-        if (msg.data) fig.data = msg.data;
-        if (msg.layout) fig.layout = msg.layout;
-        await draw();
-        div.dataset.revision = String(msg.revision);
-      } else if (msg.type === "figure") {
-        fig = msg.figure;
-        await draw();
-        div.dataset.revision = String(msg.revision);
-      }
-    });
-    model.on("change:config", draw);
-    div.on("plotly_click", (ev) => {
-      const p = ev.points && ev.points[0];
-      if (p) model.send({ event: "click", curve: p.curveNumber, point: p.pointNumber, customdata: p.customdata ?? null });
-    });
-    model.send({ event: "hello" });
-    return () => Plotly.purge(div);
-  },
-};
-"""
+_ESM = static("heartbeat.js") + "\n" + static("plot.js")
 
 
 def plotly_url() -> str:
@@ -166,7 +61,7 @@ def clean(value: Any) -> Any:
     return value
 
 
-_HEARTBEAT_ESM = _ESM.split("export default")[0] + """
+_HEARTBEAT_ESM = static("heartbeat.js") + """
 export default { render({ model, el }) { heartbeat(model); el.style.display = "none"; } };
 """
 
@@ -182,7 +77,23 @@ class Heartbeat(anywidget.AnyWidget):
         self.on_msg(lambda _w, content, _b: self.send({"type": "pong"}) if content.get("event") == "ping" else None)
 
 
+def as_spec(fig: go.Figure | dict) -> dict[str, Any]:
+    """The figure contract: plain plotly JSON ``{"data": [...], "layout": {...}}`` in which every
+    trace has a ``uid`` naming what it draws. Figure functions set ``uid`` (``meta`` is used when
+    they name a trace that way); a trace without one is named by its position."""
+    state = clean(fig) if isinstance(fig, dict) else figure_json(fig)
+    state = {"data": list(state.get("data", [])), "layout": dict(state.get("layout", {}))}
+    for i, trace in enumerate(state["data"]):
+        if not trace.get("uid"):
+            meta = trace.get("meta")
+            state["data"][i] = {**trace, "uid": str(meta) if isinstance(meta, (str, int)) else f"trace-{i}"}
+    return state
+
+
 class Plot(anywidget.AnyWidget):
+    """A plot that redraws through one path: :meth:`show` with the whole new figure; the widget
+    works out which traces (by ``uid``) and whether the layout changed, and sends only those."""
+
     _esm = _ESM
     figure = traitlets.Dict().tag(sync=True)
     config = traitlets.Dict().tag(sync=True)
@@ -191,10 +102,11 @@ class Plot(anywidget.AnyWidget):
     plotly_url = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, fig: go.Figure | dict, config: dict | None = None, **kwargs: Any):
-        state = clean(fig) if isinstance(fig, dict) else figure_json(fig)
+        state = as_spec(fig)
         super().__init__(figure=state, config=config or {}, plotly_url=plotly_url(), **kwargs)
         self._current = state
-        self._sent = [json.dumps(t, sort_keys=True) for t in state["data"]]
+        self._sent = {t["uid"]: json.dumps(t, sort_keys=True) for t in state["data"]}
+        self._order = [t["uid"] for t in state["data"]]
         self._layout = json.dumps(state["layout"], sort_keys=True)
         self.revision = 0
         self._click: list[Callable[[dict], None]] = []
@@ -202,54 +114,34 @@ class Plot(anywidget.AnyWidget):
 
     @property
     def current(self) -> dict[str, Any]:
+        """The figure as last shown (plain JSON; read it, do not change it in place)."""
         return self._current
+
+    def trace(self, uid: str) -> dict[str, Any]:
+        """The current trace called ``uid``."""
+        return next(t for t in self._current["data"] if t["uid"] == uid)
 
     def on_click(self, callback: Callable[[dict], None]) -> None:
         """``callback({"curve", "point", "customdata"})`` when a point is clicked in the browser."""
         self._click.append(callback)
 
-    def show(self, fig: go.Figure) -> None:
-        """Send ``fig``'s new state: only the traces (and layout) that changed."""
-        state = figure_json(fig)
-        traces = [json.dumps(t, sort_keys=True) for t in state["data"]]
+    def show(self, fig: go.Figure | dict) -> None:
+        """Draw ``fig`` (a figure or its plain JSON): only changed traces and layout travel."""
+        state = as_spec(fig)
+        order = [t["uid"] for t in state["data"]]
+        texts = {t["uid"]: json.dumps(t, sort_keys=True) for t in state["data"]}
         layout = json.dumps(state["layout"], sort_keys=True)
         msg: dict[str, Any] = {"type": "update"}
-        if len(traces) != len(self._sent):
+        if order != self._order or len(set(order)) != len(order):
             msg["data"] = state["data"]
         else:
-            changed = {
-                str(i): state["data"][i]
-                for i, (a, b) in enumerate(zip(traces, self._sent, strict=True))
-                if a != b
-            }
+            changed = {str(i): t for i, t in enumerate(state["data"]) if texts[t["uid"]] != self._sent.get(t["uid"])}
             if changed:
                 msg["traces"] = changed
         if layout != self._layout:
             msg["layout"] = state["layout"]
-        self._current, self._sent, self._layout = state, traces, layout
+        self._current, self._sent, self._order, self._layout = state, texts, order, layout
         if len(msg) > 1:
-            self.revision += 1
-            msg["revision"] = self.revision
-            self.send(msg)
-
-    def patch(self, traces: dict[int, dict[str, Any]], layout: dict[str, Any] | None = None) -> None:
-        """Replace properties of some traces (and top-level layout keys) without rebuilding a
-        plotly Figure. Values must be JSON-ready (lists, numbers, strings, None; NaN becomes None)."""
-        msg: dict[str, Any] = {"type": "update", "traces": {}}
-        for i, props in traces.items():
-            new = {**self._current["data"][i], **clean(props)}
-            text = json.dumps(new, sort_keys=True)
-            if text != self._sent[i]:
-                self._current["data"][i] = new
-                self._sent[i] = text
-                msg["traces"][str(i)] = new
-        if layout:
-            new_layout = {**self._current["layout"], **clean(layout)}
-            text = json.dumps(new_layout, sort_keys=True)
-            if text != self._layout:
-                self._current["layout"], self._layout = new_layout, text
-                msg["layout"] = new_layout
-        if msg["traces"] or "layout" in msg:
             self.revision += 1
             msg["revision"] = self.revision
             self.send(msg)

@@ -1,6 +1,8 @@
 """Work a served dashboard kernel starts before its notebook asks (see :mod:`.kernel`).
 
-Kept free of heavy imports: the kernel imports this module while it is still starting.
+Kept free of heavy imports: the kernel imports this module while it is still starting. Holds no
+state of its own: :func:`start` returns a :class:`Start` that the kernel keeps (on the kernel
+object), and the page's ``app()`` takes the prepared model from there, once.
 """
 
 from __future__ import annotations
@@ -11,50 +13,45 @@ import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
-_thread: threading.Thread | None = None
-_PREPARED: dict[str | None, Any] = {}
 
 
-def prepare(data_dir: str | None = None) -> None:
-    """Load the evidence and derive the default selection now, for the next page's ``app()``.
-
-    Served kernels call this at start-up (:mod:`explorer.dashboard.kernel`), while the viewer's
-    browser is still loading; errors are left for ``app()`` to show on the page.
-    """
+def prepare(data_dir: str | None = None) -> Any:
+    """The evidence loaded and the landing selection derived (its rows and its findings table):
+    what the next page's ``app()`` needs first."""
     from explorer.dashboard.state import FilterState, Model
     from explorer.data import load
 
     model = Model(load(data_dir))
     model.filtered(FilterState())
     model.findings(FilterState())  # the landing view's table: the largest part of a first page
-    _PREPARED[data_dir] = model
+    return model
 
 
-def take(data_dir: str | None = None) -> Any:
-    """The model prepared for ``data_dir`` (once: a later call reads the data again), or None.
-    Waits for a preload still running."""
-    wait()
-    return _PREPARED.pop(data_dir, None)
+class Start:
+    """A preload running in a background thread: imports ``modules`` (the page's, named by the
+    caller so that this module imports nothing of the page), then :func:`prepare`."""
+
+    def __init__(self, modules: tuple[str, ...] = (), data_dir: str | None = None):
+        self.data_dir = data_dir
+        self._model: Any = None
+        self._thread = threading.Thread(target=self._run, args=(modules,), name="explorer-preload", daemon=True)
+        self._thread.start()
+
+    def _run(self, modules: tuple[str, ...]) -> None:
+        try:
+            for name in modules:
+                importlib.import_module(name)
+            self._model = prepare(self.data_dir)
+        except Exception:  # app() reports any problem with the data on the page, in words
+            log.debug("dashboard not prepared", exc_info=True)
+
+    def model(self, timeout: float = 120) -> Any:
+        """The prepared model (waiting for the thread), or None if preparing failed."""
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        return self._model
 
 
-def _run(modules: tuple[str, ...]) -> None:
-    try:
-        for name in modules:  # the page's own imports (named by the caller: no import cycle)
-            importlib.import_module(name)
-        prepare()
-    except Exception:  # app() reports any problem with the data on the page, in words
-        log.debug("dashboard not prepared", exc_info=True)
-
-
-def start(modules: tuple[str, ...] = ()) -> None:
-    """Import ``modules`` (the dashboard page) and read the evidence in a background thread (once)."""
-    global _thread
-    if _thread is None:
-        _thread = threading.Thread(target=_run, args=(modules,), name="explorer-preload", daemon=True)
-        _thread.start()
-
-
-def wait(timeout: float = 120) -> None:
-    """Until the preload (if one was started) has finished."""
-    if _thread is not None and _thread is not threading.current_thread():
-        _thread.join(timeout)
+def start(modules: tuple[str, ...] = (), data_dir: str | None = None) -> Start:
+    """Begin preparing in a background thread; keep the result where ``app()`` looks for it."""
+    return Start(modules, data_dir)

@@ -5,7 +5,7 @@ state (what the user picked) -> derived data (filtered series, pools, tables) ->
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -13,46 +13,11 @@ import pandas as pd
 from explorer.analysis.effects import explain, pool
 from explorer.analysis.harmonise import MIC, OUTCOMES, SHORT_LABEL, outcome_unit
 from explorer.analysis.series import RESPONDERS, arm_series, changes_from_finals, contrast_series
+from explorer.dashboard import filters
+from explorer.dashboard.filters import FILTERS, MEASURES, OUTCOME_CHOICES, FilterState
 from explorer.data.load import Evidence
 
-MEASURES = {
-    "final": "Value at follow-up",
-    "change": "Change from baseline",
-    "difference": "Difference vs comparator",
-}
-OUTCOME_CHOICES = {
-    "pain": "Pain, 0-10 (leg pain for radicular conditions, back pain otherwise)",
-    "leg_pain": "Leg pain, 0-10",
-    "back_pain": "Back pain, 0-10",
-    "function": "Function / disability, % of the scale",
-    "quality_of_life": "Quality of life, % of the scale",
-    RESPONDERS: "Responders, % of the group (each paper's definition)",
-}
-
-
-@dataclass(frozen=True)
-class FilterState:
-    outcome: str = "pain"
-    measure: str = "final"
-    therapies: tuple[str, ...] = ()  # every tuple: empty = all
-    approaches: tuple[str, ...] = ()
-    indications: tuple[str, ...] = ()
-    guidance: tuple[str, ...] = ()
-    comparators: tuple[str, ...] = ()
-    designs: tuple[str, ...] = ("rct",)  # randomised trials by default; observational on request
-    windows: tuple[str, ...] = ()
-    rob: tuple[str, ...] = ()
-    year_min: int | None = None
-    year_max: int | None = None
-    min_n: int = 0
-    # pooling rules offered as sensitivity choices (explorer.analysis.comparability)
-    strict_placebo: bool = False  # comparator classes: Cochrane (default) or inert injections only
-    inferred_scales: bool = False  # pool VAS rows whose range was inferred from the values
-    imputed_sd: bool = True  # pool rows whose SD was borrowed from other studies
-
-    def with_(self, **changes) -> FilterState:
-        return replace(self, **changes)
-
+__all__ = ["MEASURES", "OUTCOME_CHOICES", "FilterState", "Model"]
 
 @dataclass
 class Model:
@@ -84,16 +49,34 @@ class Model:
         )
 
     # ------------------------------------------------------------------ vocabularies
-    def options(self, resource: str, column: str, present: pd.Series | None = None) -> list[tuple[str, str]]:
-        vocab = self.ev.package.vocabulary(resource, column)
-        have = set(present.dropna()) if present is not None else set(vocab)
-        return [(label, code) for code, label in vocab.items() if code in have]
+    def choices(self, name: str) -> list[tuple[str, str]]:
+        """``(code, label)`` the filter ``name`` offers: its vocabulary's codes present in the data."""
+        key = ("choices", name)
+        if key not in self._cache:
+            arms = self.ev.arms
+            if filters.BY_NAME[name].level == "arm":  # the comparison's intervention: not a control arm
+                arms = arms[arms["role"] != "comparator"]
+            frames = {"arms": arms, "studies": self.ev.studies}
 
-    def therapy_options(self) -> list[tuple[str, str]]:
-        return self.options("arms", "therapy", self.ev.arms["therapy"])
+            def present(resource: str, column: str) -> set:
+                return set(frames[resource][column].dropna())
 
-    def indication_options(self) -> list[tuple[str, str]]:
-        return self.options("studies", "indication", self.ev.studies["indication"])
+            self._cache[key] = filters.choices(filters.BY_NAME[name], self.labels, present)
+        return self._cache[key]
+
+    def known(self) -> dict[str, list[str]]:
+        """Every filter's known codes (what a link or the panel may pick)."""
+        return {f.name: [code for code, _ in self.choices(f.name)] for f in FILTERS if f.kind in ("one", "many")}
+
+    def therapy_codes(self) -> list[str]:
+        """Therapies of every arm in the data (control arms too), in the vocabulary's order: the
+        efficacy plot's traces."""
+        have = set(self.ev.arms["therapy"].dropna())
+        return [code for code in self.labels("arms", "therapy") if code in have]
+
+    def state_from(self, loose: dict) -> tuple[FilterState, list[str]]:
+        """A valid state from loose values (the panel's, or a link's): see :func:`filters.clean`."""
+        return filters.clean(loose, self.known(), self.year_range())
 
     def labels(self, resource: str, column: str) -> dict[str, str]:
         return self.ev.package.vocabulary(resource, column)
@@ -114,48 +97,25 @@ class Model:
                 self._cache[key] = arm_series(self.ev, outcome=outcome, measure=measure)
         return self._cache[key]
 
-    def _mask(
-        self,
-        df: pd.DataFrame,
-        state: FilterState,
-        *,
-        windows: bool = True,
-        comparator_column: str | None = None,
-    ) -> np.ndarray:
-        mask = np.ones(len(df), dtype=bool)
-        for attr, col in (
-            ("therapies", "therapy"),
-            ("approaches", "approach"),
-            ("indications", "indication"),
-            ("guidance", "guidance"),
-            ("designs", "design"),
-            ("rob", "risk_of_bias"),
-        ):
-            chosen = getattr(state, attr)
-            if chosen and col in df.columns:
-                mask &= df[col].isin(chosen).to_numpy()
-        if windows and state.windows and "window" in df.columns:
-            mask &= df["window"].isin(state.windows).to_numpy()
-        years = (
-            pd.to_numeric(df["year"], errors="coerce").to_numpy(dtype=float) if "year" in df.columns else None
+    def _arm_studies(self, state: FilterState) -> set:
+        """Studies with an intervention arm that passes the arm-level filters: their comparator
+        arms stay in view (a filter picks a comparison, not an arm)."""
+        key = ("arm_studies", *(getattr(state, f.name) for f in FILTERS if f.level == "arm"))
+        if key not in self._per_state:
+            st = self.study_therapy
+            self._remember(key, set(st["study_id"][filters.mask(st, state, "studies", levels=("arm",))]))
+        return self._per_state[key]
+
+    def _mask(self, df: pd.DataFrame, state: FilterState, rows: str, **kw) -> np.ndarray:
+        """:func:`explorer.dashboard.filters.mask` with this evidence's study lookups."""
+        return filters.mask(
+            df, state, rows, arm_studies=self._arm_studies, study_comparators=self.study_comparators, **kw
         )
-        if years is not None and state.year_min is not None:
-            mask &= years >= state.year_min
-        if years is not None and state.year_max is not None:
-            mask &= years <= state.year_max
-        if state.min_n and "study_n" in df.columns:
-            mask &= pd.to_numeric(df["study_n"], errors="coerce").fillna(0).to_numpy() >= state.min_n
-        if state.comparators:
-            if comparator_column and comparator_column in df.columns:
-                mask &= df[comparator_column].isin(state.comparators).to_numpy()
-            else:
-                wanted = set(state.comparators)
-                mask &= (
-                    df["study_id"]
-                    .map(lambda s: bool(self.study_comparators.get(s, frozenset()) & wanted))
-                    .to_numpy(dtype=bool)
-                )
-        return mask
+
+    @staticmethod
+    def _rows(state: FilterState) -> str:
+        """What one row of the drawn series is: a contrast (difference view) or an arm."""
+        return "contrasts" if state.measure == "difference" and state.outcome != RESPONDERS else "arms"
 
     def filtered(self, state: FilterState) -> pd.DataFrame:
         """The series rows the selection shows. Memoised on the (immutable) state: one filter
@@ -170,13 +130,11 @@ class Model:
     def _study_count(self, state: FilterState) -> int:
         """Studies the selection would show (a mask, no copy of the rows, nothing memoised)."""
         s = self.series(state.outcome, state.measure, self.comparator_definition(state))
-        comp = "comparator_kind" if state.measure == "difference" and state.outcome != RESPONDERS else None
-        return int(pd.unique(s["study_id"].to_numpy()[self._mask(s, state, comparator_column=comp)]).size)
+        return int(pd.unique(s["study_id"].to_numpy()[self._mask(s, state, self._rows(state))]).size)
 
     def _filter(self, state: FilterState) -> pd.DataFrame:
         s = self.series(state.outcome, state.measure, self.comparator_definition(state))
-        comp = "comparator_kind" if state.measure == "difference" and state.outcome != RESPONDERS else None
-        return s[self._mask(s, state, comparator_column=comp)]
+        return s[self._mask(s, state, self._rows(state))]
 
     def rules(self, state: FilterState) -> dict[str, bool]:
         """The pooling switches of ``state``, as :func:`explorer.analysis.effects.pool` takes them."""
@@ -228,7 +186,7 @@ class Model:
         definition = self.comparator_definition(state)
         key = ("findings", state.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
         if key not in self._per_state:
-            st = self.study_therapy[self._mask(self.study_therapy, key[1], windows=False)]
+            st = self.study_therapy[self._mask(self.study_therapy, key[1], "studies")]
             frames = {(o, m): self.effects(o, m, definition) for o, m in FINDING_OUTCOMES}
             self._remember(
                 key,
@@ -241,11 +199,7 @@ class Model:
                 ),
             )
         f = self._per_state[key]
-        for attr, col in (("therapies", "therapy"), ("comparators", "comparator_kind"), ("windows", "window")):
-            chosen = getattr(state, attr)
-            if chosen:
-                f = f[f[col].isin(chosen)]
-        return f.reset_index(drop=True)
+        return f[self._mask(f, state, "contrasts", levels=("arm", "comparison", "row"))].reset_index(drop=True)
 
     @staticmethod
     def comparator_definition(state: FilterState) -> str:
@@ -254,7 +208,7 @@ class Model:
     def studies(self, state: FilterState) -> pd.DataFrame:
         """One row per (study, therapy of a non-comparator arm) matching the filters, any outcome."""
         st = self.study_therapy
-        return st[self._mask(st, state, windows=False)]
+        return st[self._mask(st, state, "studies")]
 
     def harms(self, state: FilterState) -> pd.DataFrame:
         ae = self.adverse
@@ -272,7 +226,7 @@ class Model:
             s = self.effects(RESPONDERS, "RR", definition)
         else:
             s = self.series(state.outcome, "difference", definition)
-        return s[self._mask(s, state.with_(windows=()), comparator_column="comparator_kind") & (s["window"] != "")]
+        return s[self._mask(s, state.with_(windows=()), "contrasts") & (s["window"] != "")]
 
     def forest(
         self,
@@ -317,7 +271,7 @@ class Model:
         reported = self.filtered(s)
         reported = reported.assign(change=reported["value"])
         finals = changes_from_finals(self.filtered(s.with_(measure="final", windows=())))
-        finals = finals[self._mask(finals, s)]
+        finals = finals[self._mask(finals, s, "arms")]
         both = pd.concat([reported, finals], ignore_index=True)
         return both[both["role"] != "comparator"] if "role" in both.columns else both
 

@@ -15,15 +15,15 @@ from explorer.analysis.harmonise import outcome_unit
 from explorer.analysis.harms import describe_rate
 from explorer.analysis.series import RESPONDERS
 from explorer.analysis.summary import overall_summary, therapy_summary
-from explorer.dashboard.plot import Plot, clean
+from explorer.dashboard.plot import Plot, as_spec
 from explorer.dashboard.state import FilterState, Model
 from explorer.data.cite import bibtex, ris
 from explorer.data.export import safe_csv
-from explorer.figures.efficacy import curve_traces, efficacy_spec, efficacy_traces, pooled_traces
+from explorer.figures.efficacy import efficacy_spec
 from explorer.figures.evidence_map import evidence_cells, evidence_map
 from explorer.figures.findings import findings_html, findings_page
-from explorer.figures.forest import forest_data, forest_plot, forest_title
-from explorer.figures.palette import colour
+from explorer.figures.forest import forest_plot
+from explorer.figures.palette import sized_for
 from explorer.figures.safety import safety_plot, safety_table
 from explorer.figures.study_card import study_card_html
 
@@ -32,14 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-
-
-def with_patches(state: dict, traces: dict[int, dict], layout: dict) -> dict:
-    """A figure's JSON with some traces' properties and layout keys replaced."""
-    for i, props in traces.items():
-        state["data"][i].update(clean(props))
-    state["layout"].update(clean(layout))
-    return state
 
 
 def _plot(fig: go.Figure | dict, name: str) -> Plot:
@@ -57,6 +49,10 @@ def problem_html(view: str, exc: Exception) -> str:
 
 
 class View:
+    """One tab. ``update(state)`` builds it on first show and redraws it after; a view with a plot
+    draws through :meth:`show` only (one update path: the whole new figure, sized for the screen
+    or the room; the plot widget sends what changed)."""
+
     name = "view"
     title = "View"
 
@@ -65,12 +61,34 @@ class View:
         self.box = w.VBox()
         self.built = False
         self.message = w.HTML()
+        self.plot: Plot | None = None
+        self.present = False
 
     def build(self, state: FilterState) -> None:
         raise NotImplementedError
 
     def redraw(self, state: FilterState) -> None:
         raise NotImplementedError
+
+    def show(self, fig: go.Figure | dict) -> Plot:
+        """Draw ``fig`` in this view's plot (created on first use, named after the view)."""
+        spec = as_spec(fig)
+        spec["layout"] = sized_for(spec["layout"], self.present)
+        if self.plot is None:
+            self.plot = _plot(spec, self.export_name)
+        else:
+            self.plot.show(spec)
+        return self.plot
+
+    @property
+    def export_name(self) -> str:
+        return self.title.lower().replace(" ", "-")
+
+    def set_present(self, present: bool) -> None:
+        """Size the plot's text for a room (or back for a screen)."""
+        self.present = present
+        if self.plot is not None:
+            self.show(self.plot.current)
 
     def update(self, state: FilterState) -> None:
         """Build on first show, redraw after. ``build`` draws the current state itself, so a plot
@@ -90,26 +108,9 @@ class TimeView(View):
     name, title = "time", "Efficacy over time"
 
     def build(self, state: FilterState) -> None:
-        m = self.model
-        self.codes = [code for _, code in m.therapy_options()]
-        labels = {code: label for label, code in m.therapy_options()}
-        rows = m.filtered(state)
-        spec = efficacy_spec(
-            rows,
-            therapies=self.codes,
-            labels=labels,
-            y_title=m.y_title(state),
-            pooled=m.pooled(state, rows),
-            mcid=1.5,
-            curve=pd.DataFrame(columns=["therapy", "comparator_kind", "weeks", "k_studies"]),
-        )
-        # complete before it is first shown: patch the figure's JSON (no second pass through plotly)
-        self.plot = _plot(
-            with_patches(spec, *self._patches(state, spec["layout"])),
-            "efficacy-over-time",
-        )
         self.legend_note = w.HTML(
-            "<div class='explorer-muted'>Faint lines: each study arm (or contrast) over time, with 95% CIs. "
+            "<div class='explorer-muted'>Faint lines: each study arm (or contrast) over time, with 95% CIs; "
+            "a filtered therapy keeps its trials' control arms in view. "
             "Difference view: bold markers are pooled estimates per therapy and follow-up window "
             "(◆ vs placebo/sham, ■ vs an active comparator, ▲ vs conservative care) with 95% CIs, the wide pale "
             "bar the prediction interval (from 3 trials); a thick line with a shaded band is the time course "
@@ -118,84 +119,55 @@ class TimeView(View):
         )
         self.windows_toggle = w.Checkbox(value=True, description="Show the window pools", indent=False)
         self.windows_toggle.observe(lambda _c: self.redraw(self.state), names="value")
-        self.curve_note = w.HTML(_curve_note(m.curves(state, rows), m.labels("arms", "therapy")))
-        self.state = state
+        self.curve_note = w.HTML()
+        self.redraw(state)
         self.box.children = [self.message, self.windows_toggle, self.plot, self.curve_note, self.legend_note]
 
-    def redraw(self, state: FilterState) -> None:
-        """Patch the plot's JSON directly: going through plotly's validators for 40-odd traces on
-        every filter change would cost about 0.25 s; the arrays are already plain lists."""
-        self.state = state
-        traces, layout = self._patches(state, self.plot.current["layout"])
-        self.plot.patch(traces, layout)
+    @property
+    def export_name(self) -> str:
+        return "efficacy-over-time"
 
-    def _patches(self, state: FilterState, layout: dict) -> tuple[dict[int, dict], dict]:
-        """The new properties of every trace (by index) and of the layout, for ``state``."""
-        m, n = self.model, len(self.codes)
+    def redraw(self, state: FilterState) -> None:
+        self.state = state
+        self.show(self.spec(state))
+
+    def spec(self, state: FilterState) -> dict:
+        """The whole figure for ``state``: arms or contrasts, window pools, time-course curves,
+        the threshold line where it applies, the axis on the full scale for values."""
+        m = self.model
         rows = m.filtered(state)
-        arms = efficacy_traces(rows, self.codes)
-        points, bands = pooled_traces(m.pooled(state, rows), self.codes)
-        faint = 0.45 if state.measure == "difference" else 1.0
-        traces: dict[int, dict] = {}
-        for i, d in enumerate(arms):
-            traces[i] = {
-                "x": d["x"],
-                "y": d["y"],
-                "error_y": d["error_y"],
-                "customdata": d["customdata"],
-                "visible": d["visible"],
-                "opacity": faint,
-            }
-        for j, (band, pt) in enumerate(zip(bands, points, strict=True)):
-            traces[n + 2 * j] = {"x": band["x"], "y": band["y"], "visible": band["visible"]}
-            traces[n + 2 * j + 1] = {
-                "x": pt["x"],
-                "y": pt["y"],
-                "customdata": pt["customdata"],
-                "visible": pt["visible"],
-                "error_y": pt["error_y"],
-                "marker": {**pt["marker"], "color": colour(self.codes[j])},
-            }
-        show_pools = getattr(self, "windows_toggle", None) is None or self.windows_toggle.value
-        if not show_pools:
-            for j in range(n):
-                traces[n + 2 * j]["visible"] = traces[n + 2 * j + 1]["visible"] = False
         fit = m.curves(state, rows)
-        curve = fit.curve if fit is not None else pd.DataFrame(columns=["therapy", "comparator_kind", "weeks", "k_studies"])
-        c_bands, c_lines = curve_traces(curve, self.codes)
-        for j, (band, line) in enumerate(zip(c_bands, c_lines, strict=True)):
-            traces[3 * n + 2 * j] = band
-            traces[3 * n + 2 * j + 1] = line
-        if hasattr(self, "curve_note"):
-            self.curve_note.value = _curve_note(fit, m.labels("arms", "therapy"))
-        mcid = m.mcid(state)
-        shape = dict(layout["shapes"][0])
-        note = dict(layout["annotations"][0])
-        shape["visible"] = note["visible"] = mcid is not None
-        if mcid is not None:
-            shape["y0"] = shape["y1"] = note["y"] = -mcid
-            note["text"] = f"Minimal important change within a person (Ostelo 2008): −{mcid:g}"
-        notes = [note]
+        empty_curve = pd.DataFrame(columns=["therapy", "comparator_kind", "weeks", "k_studies"])
+        spec = efficacy_spec(
+            rows,
+            therapies=m.therapy_codes(),
+            labels=m.labels("arms", "therapy"),
+            y_title=m.y_title(state),
+            pooled=m.pooled(state, rows),
+            mcid=m.mcid(state),
+            curve=fit.curve if fit is not None else empty_curve,
+        )
+        faint = 0.45 if state.measure == "difference" else 1.0
+        pools = self.windows_toggle.value
+        for trace in spec["data"]:
+            meta = str(trace.get("meta", ""))
+            if ":" not in meta:
+                trace["opacity"] = faint
+            elif meta.endswith((":pi", ":pooled")) and not pools:
+                trace["visible"] = False
+        self.curve_note.value = _curve_note(fit, m.labels("arms", "therapy"))
+        layout = spec["layout"]
         if rows.empty:
-            notes.append(
-                {
-                    "text": "No data for this selection",
-                    "showarrow": False,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "x": 0.5,
-                    "y": 0.5,
-                    "font": {"size": 16, "color": "#777"},
-                }
-            )
-        yaxis = {**layout.get("yaxis", {}), "title": {"text": m.y_title(state)}}
+            layout["annotations"].append(
+                {"text": "No data for this selection", "showarrow": False, "xref": "paper", "yref": "paper",
+                 "x": 0.5, "y": 0.5, "font": {"size": 16, "color": "#777"}}
+            )  # fmt: skip
         full = m.full_scale(state)  # values are drawn on the whole scale: a 3.3-3.7 axis overstates
         if full is not None:
-            yaxis.update(range=list(full), autorange=False)
+            layout["yaxis"].update(range=list(full), autorange=False)
         else:
-            yaxis.pop("range", None)
-            yaxis["autorange"] = True
-        return traces, {"shapes": [shape, *layout["shapes"][1:]], "annotations": notes, "yaxis": yaxis}
+            layout["yaxis"]["autorange"] = True
+        return spec
 
 
 def _curve_note(fit, labels: dict[str, str]) -> str:
@@ -231,7 +203,6 @@ class ForestView(View):
             lambda _c: None if self._busy else self._draw(keep_choices=True), names="value"
         )
         self.caption = w.HTML()
-        self.figure = None
         self.redraw(state)  # sets the choices; with no figure yet, _draw builds it complete
         self.box.children = [self.message, self.group, self.leave_out, self.caption, self.plot]
 
@@ -259,6 +230,10 @@ class ForestView(View):
             self._busy = False
         self._draw()
 
+    @property
+    def export_name(self) -> str:
+        return "forest-plot"
+
     def _draw(self, keep_choices: bool = False) -> None:
         state = getattr(self, "state", FilterState())
         if not self.group.value:
@@ -266,15 +241,9 @@ class ForestView(View):
                 "<p>No between-group comparison that the pooling rules accept matches this selection "
                 "(widen the filters, or allow inferred scales in the panel).</p>"
             )
-            if self.figure is None:
-                self.figure = forest_plot(pd.DataFrame(columns=["yi", "vi", "time_weeks"]), None, "other")
-                self.plot = _plot(self.figure, "forest-plot")
-            else:
-                with self.figure.batch_update():
-                    for trace in self.figure.data:
-                        trace.visible = False
-                    self.figure.layout.title.text = "No pool for this selection"
-                self.plot.show(self.figure)
+            fig = forest_plot(pd.DataFrame(columns=["yi", "vi", "time_weeks", "label"]), None, "other")
+            fig.update_layout(title_text="No pool for this selection")
+            self.show(fig)
             return
         therapy, window, comparator, rclass = self.group.value.split("|")
         chosen, pooled = self.model.forest(
@@ -290,24 +259,7 @@ class ForestView(View):
         kept = chosen[~chosen["study_id"].isin(self.leave_out.value)]
         ratio = state.outcome == RESPONDERS
         unit = "risk ratio" if ratio else ("points on 0-10" if outcome_unit(state.outcome).startswith("points") else "% of scale")
-        if self.figure is None or getattr(self, "_ratio", ratio) != ratio:
-            self._ratio = ratio
-            self.figure = forest_plot(kept, pooled, therapy, unit, ratio)
-            if getattr(self, "plot", None) is None:
-                self.plot = _plot(self.figure, "forest-plot")
-            else:
-                self.plot.show(self.figure)
-            self._caption(kept)
-            return
-        d = forest_data(kept, pooled, float(pooled["tau2"]) if pooled is not None else 0.0, ratio)
-        with self.figure.batch_update():
-            for trace, key in zip(self.figure.data, ("studies", "band", "diamond"), strict=True):
-                trace.update(**d[key])
-            self.figure.layout.yaxis.tickvals = d["tickvals"]
-            self.figure.layout.yaxis.ticktext = d["ticktext"]
-            self.figure.layout.title.text = html.escape(forest_title(pooled, unit, ratio))
-            self.figure.layout.height = max(280, 60 + 34 * (len(kept) + 1))
-        self.plot.show(self.figure)
+        self.show(forest_plot(kept, pooled, therapy, unit, ratio))
         self._caption(kept)
 
     def _caption(self, kept: pd.DataFrame) -> None:
@@ -336,9 +288,7 @@ class MapView(View):
         )
 
     def build(self, state: FilterState) -> None:
-        self.figure = self._fig(state)
-        self.plot = _plot(self.figure, "evidence-map")
-        self.plot.on_click(self._clicked)
+        self.show(self._fig(state)).on_click(self._clicked)
         self.box.children = [
             self.message,
             w.HTML(
@@ -349,9 +299,12 @@ class MapView(View):
             self.plot,
         ]
 
+    @property
+    def export_name(self) -> str:
+        return "evidence-map"
+
     def redraw(self, state: FilterState) -> None:
-        self.figure = self._fig(state)
-        self.plot.show(self.figure)
+        self.show(self._fig(state))
 
     def _clicked(self, event: dict) -> None:
         custom = event.get("customdata")
@@ -415,7 +368,6 @@ class SafetyView(View):
     name, title = "safety", "Safety"
 
     def build(self, state: FilterState) -> None:
-        self.plot = None
         self.table = w.HTML()
         self.redraw(state)
         self.box.children = [self.message, self.plot, self.table]
@@ -436,11 +388,7 @@ class SafetyView(View):
         fig = safety_plot(
             t, self.model.labels("arms", "therapy"), self.model.labels("adverse_events", "event_type")
         )
-        self.figure = fig
-        if self.plot is None:
-            self.plot = _plot(fig, "safety")
-        else:  # the set of bars changes with the selection: the widget sends the new traces
-            self.plot.show(fig)
+        self.show(fig)  # the set of bars changes with the selection: the widget sends the new traces
         if t.empty:
             self.table.value = (
                 "<p>No adverse events are counted per group in the studies of this selection.</p>" + note

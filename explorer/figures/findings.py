@@ -28,6 +28,7 @@ table.explorer-sof { border-collapse: collapse; width: 100%; font-size: 0.92em; 
 .explorer-sof .sure-moderate { color: #1b6e3a; } .explorer-sof .sure-low { color: #8a5a00; }
 .explorer-sof .sure-verylow { color: #a11d1d; } .explorer-sof .sure-none { color: #555; }
 .explorer-sof .dir { white-space: nowrap; }
+.explorer-sof-wrap { overflow-x: auto; max-width: 100%; }
 """
 
 
@@ -85,12 +86,15 @@ def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels:
             f"<tr><td>{_e(comparison)}</td><td>{_e(WINDOW_WORDS.get(r['window'], r['window']))}</td>"
             f"<td>{_e(outcome)}</td><td class='num' title='{_e(r['studies'])}'>{trials}</td>"
             f"<td class='num'>{_e(_effect(r))}</td><td class='num'>{_e(_pi(r))}</td><td>{_direction(r)}</td>"
-            f"<td class='review'>{_e(r['review'])}</td>"
+            f"<td class='review' title='{_e(r['review'])}'>{_e(r.get('review_short', r['review']))}</td>"
             f"<td class='{SURE_CLASS.get(r['how_sure'], '')}' title='{_e(r['how_sure_text'])}'>"
             f"{_e(r['how_sure'] if r['k'] else '–')}</td><td class='words'>{_e(r['sentence'])}</td></tr>"
         )
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
-    return f"<style>{STYLE}</style><table class='explorer-sof'>{cap}<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f"<style>{STYLE}</style><div class='explorer-sof-wrap'><table class='explorer-sof'>{cap}<thead>{head}</thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def findings_page(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels: dict[str, str], *,

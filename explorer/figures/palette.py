@@ -44,3 +44,32 @@ AXIS_THEME: dict = {
     "ticks": "",
     "automargin": True,
 }
+
+
+#: Plot type sizes (px) on screen and in presentation mode: a room reads 18 px from the back.
+PLOT_FONTS = {False: {"font": 12, "axis": 14, "legend": 12}, True: {"font": 18, "axis": 20, "legend": 16}}
+
+
+def sized_for(layout: dict, present: bool) -> dict:
+    """``layout`` with its text (ticks, axis titles, legend, hover) sized for a screen or for a
+    room; in presentation mode the legend goes below the plot so the data keep the width.
+    Idempotent: sizing a sized layout again changes nothing."""
+    f = PLOT_FONTS[present]
+    out = dict(layout)
+    for axis in ("xaxis", "yaxis"):
+        a = dict(out.get(axis, {}))
+        title = a.get("title", {})
+        title = {"text": title} if isinstance(title, str) else dict(title)
+        a["tickfont"] = {**a.get("tickfont", {}), "size": f["font"]}
+        a["title"] = {**title, "font": {**title.get("font", {}), "size": f["axis"]}}
+        out[axis] = a
+    legend = {**out.get("legend", {}), "font": {**out.get("legend", {}).get("font", {}), "size": f["legend"]}}
+    if present:
+        legend.update(orientation="h", y=-0.22, x=0, yanchor="top")
+    else:
+        for k in ("orientation", "y", "x", "yanchor"):
+            legend.pop(k, None)
+    out["legend"] = legend
+    out["font"] = {**out.get("font", {}), "size": f["font"]}
+    out["hoverlabel"] = {**out.get("hoverlabel", {}), "font": {"size": f["font"]}}
+    return out
