@@ -42,10 +42,10 @@ CLOCK = os.sysconf("SC_CLK_TCK")
 SIGNATURE = """() => { const g = document.querySelector('.js-plotly-plot');
   return g && g.data ? JSON.stringify(g.data.map(t => [ (t.x||[]).length, (t.y||[]).slice(0, 3) ])) : null; }"""
 USABLE = """() => { const g = document.querySelector('.js-plotly-plot .scatterlayer .trace');
-  const l = document.querySelector('#loading'); const c = document.querySelector('select, .widget-dropdown');
+  const l = document.querySelector('#loading'); const c = document.querySelector('select, .widget-dropdown, .explorer-panel input');
   return !!g && !!c && (!l || l.offsetParent === null); }"""
 LANDING = """() => { const t = document.querySelector('table.explorer-sof');
-  const l = document.querySelector('#loading'); const c = document.querySelector('select, .widget-dropdown');
+  const l = document.querySelector('#loading'); const c = document.querySelector('.explorer-panel input');
   return !!t && !!c && (!l || l.offsetParent === null); }"""
 CONTROLS = """() => { const l = document.querySelector('#loading');
   return !!document.querySelector('.widget-dropdown select') && (!l || l.offsetParent === null); }"""
@@ -130,11 +130,8 @@ def change_filter(page, floor: bool, step: int) -> tuple[float, int, list[int]]:
     t0 = time.perf_counter()
     if floor:
         page.locator(".widget-dropdown select").first.select_option(index=1 + step % 2)
-    else:  # the Therapy list: pick one therapy, then another
-        options = page.locator(".widget-select-multiple select").first.locator("option")
-        page.locator(".widget-select-multiple select").first.select_option(
-            index=step % min(2, options.count())
-        )
+    else:  # the panel's first therapy: ticked (that therapy's trials), then unticked (all), ...
+        page.locator(".explorer-filter[data-filter='therapies'] input:not([data-all])").first.click()
     page.wait_for_function(f"(b) => ({SIGNATURE})() !== b", arg=before, timeout=60_000, polling=5)
     return time.perf_counter() - t0, frames_before, []
 

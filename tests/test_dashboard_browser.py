@@ -110,6 +110,7 @@ def test_url_query_selects_the_starting_view(browser, voila) -> None:
     rows = model.filtered(FilterState(windows=("short",)))
     therapy = rows[rows["role"] != "comparator"]["therapy"].value_counts().index[0]
     expected = model.filtered(FilterState(therapies=(therapy,), windows=("short",)))
+    expected = expected[expected["therapy"] == therapy]  # its trials' control arms are other traces
     n_points = len(expected) + expected["series_id"].nunique()  # points plus one gap per arm
     server = voila()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -117,7 +118,11 @@ def test_url_query_selects_the_starting_view(browser, voila) -> None:
     page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
     traces = dict(page.evaluate(TRACES_JS))
     assert traces[therapy] == n_points
-    assert all(n == 0 for k, n in traces.items() if k != therapy)
+    controls = model.filtered(FilterState(therapies=(therapy,), windows=("short",)))
+    controls = controls[controls["therapy"] != therapy]
+    assert (controls["role"] == "comparator").all()
+    drawn = sum(n for k, n in traces.items() if k != therapy and ":" not in str(k))
+    assert drawn == len(controls) + controls["series_id"].nunique()  # only its trials' control arms
     link = page.locator("a.explorer-share")
     assert link.get_attribute("href") == f"?therapy={therapy}&window=short&view=time"
     assert "junk" in page.locator(".explorer-notice").inner_text()

@@ -31,7 +31,10 @@ def test_any_panel_value_gives_a_valid_state(loose: dict) -> None:
         elif f.kind == "switch":
             assert isinstance(v, bool)
         elif f.kind == "years":
-            assert all(y is None or YEARS[0] < y < YEARS[1] for y in v)
+            lo, hi = v
+            assert lo is None or YEARS[0] < lo <= YEARS[1]
+            assert hi is None or YEARS[0] <= hi < YEARS[1]
+            assert lo is None or hi is None or lo <= hi
         else:
             assert isinstance(v, int) and 0 <= v < 100_000
     hash(state)  # memoisable

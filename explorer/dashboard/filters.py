@@ -172,8 +172,10 @@ def clean(state_values: Mapping[str, Any], known: Mapping[str, Sequence[str]], y
             changes[f.name] = bool(raw)
         elif f.kind == "years":
             lo, hi = (_year(v) for v in [*(raw if isinstance(raw, (list, tuple)) else ()), None, None][:2])
-            lo = None if lo is None or lo <= years[0] else lo
-            hi = None if hi is None or hi >= years[1] else hi
+            if lo is not None and hi is not None and lo > hi:
+                lo, hi = hi, lo
+            lo = None if lo is None or lo <= years[0] else min(lo, years[1])
+            hi = None if hi is None or hi >= years[1] else max(hi, years[0])
             changes[f.name] = (lo, hi)
         elif f.kind == "at_least":
             n = _year(raw)  # an int or None, from anything

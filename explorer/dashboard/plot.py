@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -84,9 +85,10 @@ def as_spec(fig: go.Figure | dict) -> dict[str, Any]:
     state = clean(fig) if isinstance(fig, dict) else figure_json(fig)
     state = {"data": list(state.get("data", [])), "layout": dict(state.get("layout", {}))}
     for i, trace in enumerate(state["data"]):
-        if not trace.get("uid"):
-            meta = trace.get("meta")
-            state["data"][i] = {**trace, "uid": str(meta) if isinstance(meta, (str, int)) else f"trace-{i}"}
+        name = trace.get("uid") or trace.get("meta")
+        name = str(name) if isinstance(name, (str, int)) and str(name) else f"trace-{i}"
+        # plotly.js puts the uid in CSS class names (image export selects by them): keep it plain
+        state["data"][i] = {**trace, "uid": re.sub(r"[^A-Za-z0-9_-]", "-", name)}
     return state
 
 
