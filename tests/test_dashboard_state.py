@@ -344,3 +344,20 @@ def test_preload_prepares_the_landing_table() -> None:
     key = ("findings", landing.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
     assert key in model._per_state
     assert len(model.findings(landing)) > 0
+
+
+def test_findings_switch_to_the_effect_direction_plot(model: Model) -> None:
+    """The same findings as an effect-direction plot: every trial of the table is drawn."""
+    d = Dashboard(model, FilterState(designs=()))
+    view = d.current
+    assert view.name == "findings" and view.plot is None  # the table lands; the plot waits
+    view.form.value = "plot"
+    f = model.findings(d.state)
+    drawn = 0
+    for trace in view.plot.current["data"]:
+        drawn += sum(int(t) for t in (trace.get("text") or []) if str(t).isdigit())
+    assert drawn == int(f["k"].sum() + f["direction_arm"].sum() + f["direction_neither"].sum() + f["direction_comparator"].sum())
+    d.pick(comparators=("placebo_sham",))  # the plot follows the filters
+    assert view.plot in view.body.children
+    view.form.value = "table"
+    assert view.table in view.body.children

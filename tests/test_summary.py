@@ -173,7 +173,7 @@ def test_a_published_review_is_quoted_once_as_given_and_escaped() -> None:
     raw = therapy_summary(THERAPY, LABEL, studies(TRIALS), f, NO_HARMS)
     assert "<i>" not in raw and "Rev &lt;i&gt;2019&lt;/i&gt;" in raw
     text = html.unescape(raw)
-    assert text.count("A published review reports, versus placebo or sham: " + review + ".") == 1
+    assert text.count("A published review reports, versus placebo or sham (with the review's own sign convention, stated with it): " + review + ".") == 1
 
 
 def test_notes_of_trials_without_numbers_are_appended_shortened_and_escaped() -> None:

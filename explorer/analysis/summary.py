@@ -518,7 +518,10 @@ def therapy_summary(
         reviews = rows[rows["outcome"].isin(PRIMARY_OUTCOMES)] if rows["outcome"].isin(PRIMARY_OUTCOMES).any() else rows
         quoted = list(dict.fromkeys(_text(r) for r in reviews.get("review", []) if _text(r)))
         for q in quoted:
-            parts.append(f"A published review reports, versus {KIND_WORDS.get(kind, kind)}: {q.rstrip('.')}.")
+            parts.append(
+                f"A published review reports, versus {KIND_WORDS.get(kind, kind)} (with the review's own sign "
+                f"convention, stated with it): {q.rstrip('.')}."
+            )
 
     with_numbers = [r for r in described if _int(r.get("k"))]
     if not with_numbers and len(f):

@@ -166,6 +166,8 @@ class Dashboard:
             view,
         )
         self.tabs.observe(lambda _c: self.update(), names="selected_index")
+        for v in self.views:  # every drawn figure gets its slide title and footer
+            v.on_drawn = self._label_figure
         self.present.observe(lambda _c: self._present(), names="value")
         self.image_format.observe(lambda _c: self._image_format(), names="value")
         header = w.HTML(
@@ -270,8 +272,6 @@ class Dashboard:
         state, view = self.state, self.current
         self.status.say(self.model, state, view.name, self.ignored)
         view.update(state)
-        if view.plot is not None:
-            view.plot.export_note = self._export_note(state)
         self._image_format()
         self._show_link()
         self._fill_exports()
@@ -280,10 +280,18 @@ class Dashboard:
             if hint:
                 self.status.say(self.model, state, view.name, self.ignored, hint)
 
+    def _label_figure(self) -> None:
+        """Give the visible plot its slide title and footer (what is shown, the selection, sources)."""
+        view = self.current
+        if view.plot is not None:
+            view.plot.export_note = self._export_note(self.state)
+
     def _export_note(self, state: FilterState) -> dict[str, str]:
         """Title and footer that make an exported figure stand alone on a slide."""
         view = self.current
-        what = self.model.y_title(state) if view.name == "time" else view.title
+        what = {"time": self.model.y_title(state), "findings": "direction of effect, trial by trial"}.get(
+            view.name, view.title
+        )
         shown = self.model.filtered(state) if view.name == "time" else self.model.studies(state)
         names = sorted({str(x) for x in shown["label"]}) if len(shown) else []
         labels = ", ".join(names)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 import ipywidgets as w
@@ -19,6 +20,7 @@ from explorer.dashboard.plot import Plot, as_spec
 from explorer.dashboard.state import FilterState, Model
 from explorer.data.cite import bibtex, ris
 from explorer.data.export import safe_csv
+from explorer.figures.direction import direction_spec
 from explorer.figures.efficacy import efficacy_spec
 from explorer.figures.evidence_map import evidence_cells, evidence_map
 from explorer.figures.findings import findings_html, findings_page
@@ -63,6 +65,8 @@ class View:
         self.message = w.HTML()
         self.plot: Plot | None = None
         self.present = False
+        #: called after each drawing (the dashboard labels the figure for a slide)
+        self.on_drawn: Callable[[], None] | None = None
 
     def build(self, state: FilterState) -> None:
         raise NotImplementedError
@@ -78,6 +82,8 @@ class View:
             self.plot = _plot(spec, self.export_name)
         else:
             self.plot.show(spec)
+        if self.on_drawn is not None:
+            self.on_drawn()
         return self.plot
 
     @property
@@ -334,8 +340,29 @@ class FindingsView(View):
         self.to_time = w.Button(description="Time course", icon="chart-line", tooltip="Open this row over time")
         self.to_forest.on_click(lambda _b: self._open("forest"))
         self.to_time.on_click(lambda _b: self._open("time"))
-        self.box.children = [self.message, self.intro, w.HBox([self.row, self.to_forest, self.to_time]), self.table]
+        self.form = w.ToggleButtons(
+            options=[("Table", "table"), ("Effect-direction plot", "plot")],
+            value="table",
+            tooltip="The same findings as a table, or as an effect-direction plot (Cochrane SWiM guidance)",
+            style={"button_width": "auto"},
+        )
+        self.form.observe(lambda _c: self.redraw(self.state), names="value")
+        self.plot_note = w.HTML(
+            "<div class='explorer-muted'>Each cell: the trials of one comparison at one follow-up time, by "
+            "direction of effect (▲ favours the injection, ◆ no clear difference, ▼ favours the comparator); "
+            "filled markers are trials with an estimate (a pool counts all its trials in its direction), open "
+            "markers trials that report only a p-value or a direction. Size and number: trials. Hover for the "
+            "trials and the estimates.</div>"
+        )
+        self.body = w.VBox([self.table])
+        self.box.children = [
+            self.message, self.intro, self.form, w.HBox([self.row, self.to_forest, self.to_time]), self.body
+        ]  # fmt: skip
         self.redraw(state)
+
+    @property
+    def export_name(self) -> str:
+        return "effect-direction"
 
     def _open(self, view: str) -> None:
         if self.row.value:
@@ -343,13 +370,19 @@ class FindingsView(View):
             self.on_open(view, therapy, window, comparator, outcome)
 
     def redraw(self, state: FilterState) -> None:
+        self.state = state
         m = self.model
         f = m.findings(state)
         self.frame = f
         therapies = m.labels("arms", "therapy")
         kinds = {"placebo_sham": "placebo/sham", "active": "active", "conservative": "conservative care"}
-        caption = f"{len(f)} comparisons; pooling rules as in the data dictionary"
-        self.table.value = findings_html(f, therapies, kinds, caption)
+        if self.form.value == "plot":  # drawn only when asked for: the table is the landing view
+            self.show(direction_spec(f, therapies, kinds))
+            self.body.children = [self.plot_note, self.plot]
+        else:
+            caption = f"{len(f)} comparisons; pooling rules as in the data dictionary"
+            self.table.value = findings_html(f, therapies, kinds, caption)
+            self.body.children = [self.table]
         pooled = f[(f["k"] > 0) & f["outcome"].isin(["pain", "function"])]
         self.row.options = [
             (
@@ -532,16 +565,19 @@ class SummaryView(View):
         self.redraw(state)
 
     def redraw(self, state: FilterState) -> None:
+        """One paragraph per therapy from the findings of the selection (estimates with CIs, trials
+        reporting only a direction, review estimates), the notes of trials without numbers, and
+        the harms with their denominators."""
         m = self.model
         studies = m.studies(state)
-        changes = m.pain_changes(state)
-        diff_state = state.with_(outcome="pain", measure="difference")
-        pooled = m.pooled(diff_state, m.filtered(diff_state))
+        findings = m.findings(state)
         harms = safety_table(m.harms(state))
+        st = m.ev.studies
+        notes = st.loc[st["study_id"].isin(set(studies["study_id"])), ["study_id", "label", "notes"]]
         labels = m.labels("arms", "therapy")
         paras = [f"<p><b>{overall_summary(studies, len(m.filtered(state)))}</b></p>"]
         for code, label in labels.items():
-            text = therapy_summary(code, label, studies, changes, pooled, harms)
+            text = therapy_summary(code, label, studies, findings, harms, notes=notes)
             if text:
                 paras.append(f"<p class='explorer-summary-therapy'>{text}</p>")
         paras.append(
