@@ -77,7 +77,8 @@ class View:
     def show(self, fig: go.Figure | dict) -> Plot:
         """Draw ``fig`` in this view's plot (created on first use, named after the view)."""
         spec = as_spec(fig)
-        spec["layout"] = sized_for(spec["layout"], self.present)
+        self._drawn = spec  # as the figure function made it: presentation mode re-sizes this
+        spec = {**spec, "layout": sized_for(spec["layout"], self.present)}
         if self.plot is None:
             self.plot = _plot(spec, self.export_name)
         else:
@@ -94,7 +95,7 @@ class View:
         """Size the plot's text for a room (or back for a screen)."""
         self.present = present
         if self.plot is not None:
-            self.show(self.plot.current)
+            self.show(self._drawn)
 
     def update(self, state: FilterState) -> None:
         """Build on first show, redraw after. ``build`` draws the current state itself, so a plot

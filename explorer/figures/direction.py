@@ -267,6 +267,7 @@ def _layout(rows: list[str], windows: list[str]) -> dict:
             "categoryarray": windows,
             "range": [-0.5, len(windows) - 0.5],
             "side": "top",
+            "tickangle": 0,  # read as a table header, not tilted
             "tickson": "boundaries",
             "showgrid": True,
             "fixedrange": True,

@@ -52,8 +52,8 @@ PLOT_FONTS = {False: {"font": 12, "axis": 14, "legend": 12}, True: {"font": 18, 
 
 def sized_for(layout: dict, present: bool) -> dict:
     """``layout`` with its text (ticks, axis titles, legend, hover) sized for a screen or for a
-    room; in presentation mode the legend goes below the plot so the data keep the width.
-    Idempotent: sizing a sized layout again changes nothing."""
+    room; in presentation mode a legend at the side goes below the plot so the data keep the
+    width. Sizes an unsized layout (the views keep the figure as drawn and size a copy)."""
     f = PLOT_FONTS[present]
     out = dict(layout)
     for axis in ("xaxis", "yaxis"):
@@ -64,12 +64,11 @@ def sized_for(layout: dict, present: bool) -> dict:
         a["title"] = {**title, "font": {**title.get("font", {}), "size": f["axis"]}}
         out[axis] = a
     legend = {**out.get("legend", {}), "font": {**out.get("legend", {}).get("font", {}), "size": f["legend"]}}
-    if present:
+    if present and "y" not in legend:  # a legend the figure placed itself stays where it is
         legend.update(orientation="h", y=-0.22, x=0, yanchor="top")
-    else:
-        for k in ("orientation", "y", "x", "yanchor"):
-            legend.pop(k, None)
     out["legend"] = legend
+    for key in [k for k in out if k.startswith("legend") and k != "legend" and isinstance(out[k], dict)]:
+        out[key] = {**out[key], "font": {**out[key].get("font", {}), "size": f["legend"]}}
     out["font"] = {**out.get("font", {}), "size": f["font"]}
     out["hoverlabel"] = {**out.get("hoverlabel", {}), "font": {"size": f["font"]}}
     return out
