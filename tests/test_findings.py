@@ -84,3 +84,25 @@ def test_study_card_lists_every_number_with_its_locator_and_links(tmp_path: Path
     assert aaa.count("<td>abstract</td>") == len(rows)  # one locator cell per number row
     assert "mean 3" in aaa and "sd 2" in aaa
     assert study_card_html("nope", ev.studies, ev.arms, ev.outcomes) == "<p>No such study.</p>"
+
+
+def test_randomised_numbers_stand_in_only_when_every_trial_has_one() -> None:
+    """Where pooled rows print no arm sizes, the table gives the trials' randomised numbers, and
+    only when all are known (a partial sum would read as the whole)."""
+    import numpy as np
+    import pandas as pd
+
+    from explorer.analysis.findings import _randomised
+    from explorer.figures.findings import findings_html
+
+    n = pd.Series({"A 2001": 40.0, "B 2002": 60.0, "C 2003": np.nan})
+    assert _randomised("A 2001; B 2002", n) == 100
+    assert np.isnan(_randomised("A 2001; C 2003", n)) and np.isnan(_randomised("", n))
+    assert np.isnan(_randomised("Z 1999", n))
+    row = {"outcome": "pain", "therapy": "t", "comparator_kind": "placebo_sham", "window": "short", "measure": "MD",
+           "responder_class": "", "k": 1, "n_participants": np.nan, "n_randomised": 100.0, "estimate": -1.0,
+           "ci_lb": -2.0, "ci_ub": 0.0, "pi_lb": np.nan, "pi_ub": np.nan, "studies": "A 2001", "direction_arm": 0,
+           "direction_neither": 0, "direction_comparator": 0, "direction_studies": "", "review": "",
+           "review_short": "", "how_sure": "very low", "how_sure_text": "", "sentence": ""}  # fmt: skip
+    assert "100 randomised; analysed n not reported" in findings_html(pd.DataFrame([row]), {}, {})
+    assert "n not reported" in findings_html(pd.DataFrame([{**row, "n_randomised": np.nan}]), {}, {})

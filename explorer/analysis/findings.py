@@ -44,6 +44,7 @@ COLUMNS = [
     "responder_class",
     "k",
     "n_participants",
+    "n_randomised",
     "estimate",
     "ci_lb",
     "ci_ub",
@@ -132,6 +133,15 @@ def _review_text(ev: Evidence, therapy: str, kind: str, outcome: str, window: st
     return "; ".join(t for t, _ in texts), "; ".join(dict.fromkeys(s for _, s in texts))
 
 
+def _randomised(studies: object, randomised: pd.Series) -> float:
+    """Participants randomised in the trials named in ``studies`` ('; '-separated labels), or NaN
+    when any of them is unknown (a partial sum would read as the whole)."""
+    if not isinstance(studies, str) or not studies:
+        return np.nan
+    n = np.array([randomised.get(label, np.nan) for label in studies.split("; ")], dtype=float)
+    return float(n.sum()) if len(n) and not np.isnan(n).any() else np.nan
+
+
 def findings(
     ev: Evidence,
     outcomes: Iterable[tuple[str, str]] = FINDING_OUTCOMES,
@@ -193,6 +203,8 @@ def findings(
     table["k"] = table["k"].fillna(0).astype(int)
     rows = []
     labels = ev.studies.set_index("study_id")["label"]
+    randomised = pd.to_numeric(ev.studies.set_index("label")["n_randomised"], errors="coerce").astype(float)
+    randomised = randomised[~randomised.index.duplicated(keep=False)]  # a label names one study
     for r in table.to_dict("records"):
         unit = outcome_unit(r["outcome"]) if r["outcome"] in OUTCOMES else ""
         sure = how_sure(r if r["k"] else None)
@@ -215,6 +227,8 @@ def findings(
                 "responder_class": r.get("responder_class", "") if isinstance(r.get("responder_class"), str) else "",
                 "k": r["k"],
                 "n_participants": r.get("n_participants", np.nan),
+                # where the pooled rows print no arm sizes: the trials' randomised numbers, if all known
+                "n_randomised": _randomised(r.get("studies"), randomised) if r["k"] else np.nan,
                 **shown,
                 "studies": r.get("studies", "") if isinstance(r.get("studies"), str) else "",
                 "direction_arm": r["direction_arm"],

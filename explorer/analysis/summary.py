@@ -272,7 +272,10 @@ def _row_text(row: pd.Series) -> tuple[str, bool]:
     who = "one trial" if k == 1 else f"{k} trials pooled"
     trials = _names(row.get("studies"))
     est, is_difference = _estimate(row)
-    text = f"{who} ({trials + '; ' if trials else ''}{_participants(row.get('n_participants'))}) gives {est}"
+    people = _participants(row.get("n_participants"))
+    if np.isnan(_float(row.get("n_participants"))) and not np.isnan(_float(row.get("n_randomised"))):
+        people = f"{plural(round(_float(row.get('n_randomised'))), 'participant')} randomised; analysed numbers not reported"
+    text = f"{who} ({trials + '; ' if trials else ''}{people}) gives {est}"
     if a + b + c:
         text += "; " + _directions(a, b, c, names, more=True)
     return text, is_difference

@@ -80,7 +80,12 @@ def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels:
         outcome = outcome_label(str(r["outcome"]))
         if r["responder_class"]:
             outcome += f" ({str(r['responder_class']).replace('_', ' ')})"
-        n = " (n not reported)" if pd.isna(r["n_participants"]) else f" ({int(r['n_participants'])})"
+        if pd.notna(r["n_participants"]):
+            n = f" ({int(r['n_participants'])})"
+        elif pd.notna(r.get("n_randomised", np.nan)):
+            n = f" ({int(r['n_randomised'])} randomised; analysed n not reported)"
+        else:
+            n = " (n not reported)"
         trials = f"{int(r['k'])}{n}" if r["k"] else "0"
         body.append(
             f"<tr><td>{_e(comparison)}</td><td>{_e(WINDOW_WORDS.get(r['window'], r['window']))}</td>"
