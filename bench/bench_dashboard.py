@@ -131,7 +131,8 @@ def change_filter(page, floor: bool, step: int) -> tuple[float, int, list[int]]:
     if floor:
         page.locator(".widget-dropdown select").first.select_option(index=1 + step % 2)
     else:  # the panel's first therapy: ticked (that therapy's trials), then unticked (all), ...
-        page.locator(".explorer-filter[data-filter='therapies'] input:not([data-all])").first.click()
+        # dispatched like select_option's events (no pointer travel), so both sides pay the same
+        page.locator(".explorer-filter[data-filter='therapies'] input:not([data-all])").first.dispatch_event("click")
     page.wait_for_function(f"(b) => ({SIGNATURE})() !== b", arg=before, timeout=60_000, polling=5)
     return time.perf_counter() - t0, frames_before, []
 

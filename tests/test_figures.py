@@ -217,3 +217,24 @@ def test_vectorised_pooled_traces_match_the_row_loop() -> None:
         assert pt["error_y"]["array"] == plus and pt["error_y"]["arrayminus"] == minus
         assert band["x"] == px and band["y"] == py and band["visible"] == bool(px)
     assert all("&lt;" in c[7] for pt in points for c in pt["customdata"])
+
+
+def test_forest_prints_each_estimate_its_ci_and_weight_beside_the_plot() -> None:
+    """As metafor's forest(): a text column of estimate [95% CI] and weight; the pool's row only
+    for a pool (one trial is not one)."""
+    import numpy as np
+    import pandas as pd
+
+    from explorer.figures.forest import forest_plot
+
+    df = pd.DataFrame({"yi": [-1.0, -0.5], "vi": [0.1, 0.3], "time_weeks": [6, 6], "label": ["A", "B"],
+                       "arm_label": ["x", "y"], "comparator_label": ["c", "d"]})  # fmt: skip
+    pool = pd.Series({"estimate": -0.8, "ci_lb": -1.2, "ci_ub": -0.4, "pi_lb": np.nan, "pi_ub": np.nan, "k": 2,
+                      "tau2": 0.0, "I2": 0.0})  # fmt: skip
+    texts = [a.text for a in forest_plot(df, pool, "prp").layout.annotations]
+    w = (1 / 0.1) / (1 / 0.1 + 1 / 0.3) * 100
+    lo, hi = -1.0 - 1.959964 * 0.1**0.5, -1.0 + 1.959964 * 0.1**0.5
+    assert f"-1.00 [{lo:.2f}, {hi:.2f}]" in texts[1] and f"{w:.1f}%" in texts[1]
+    assert f"{100 - w:.1f}%" in texts[2] and "-0.80 [-1.20, -0.40]" in texts[3]
+    one = [a.text for a in forest_plot(df.iloc[:1], pool, "prp").layout.annotations]
+    assert len(one) == 2 and "-1.00" in one[1]  # the header and the trial: one trial, no pooled row

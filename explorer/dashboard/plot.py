@@ -127,9 +127,11 @@ class Plot(anywidget.AnyWidget):
         """``callback({"curve", "point", "customdata"})`` when a point is clicked in the browser."""
         self._click.append(callback)
 
-    def show(self, fig: go.Figure | dict) -> None:
-        """Draw ``fig`` (a figure or its plain JSON): only changed traces and layout travel."""
-        state = as_spec(fig)
+    def show(self, fig: go.Figure | dict, *, ready: bool = False) -> None:
+        """Draw ``fig`` (a figure or its plain JSON): only changed traces and layout travel.
+        ``ready=True`` says ``fig`` already is :func:`as_spec` output (the views' path), so it is
+        not copied and cleaned a second time."""
+        state = fig if ready else as_spec(fig)
         order = [t["uid"] for t in state["data"]]
         texts = {t["uid"]: json.dumps(t, sort_keys=True) for t in state["data"]}
         layout = json.dumps(state["layout"], sort_keys=True)

@@ -82,7 +82,7 @@ class View:
         if self.plot is None:
             self.plot = _plot(spec, self.export_name)
         else:
-            self.plot.show(spec)
+            self.plot.show(spec, ready=True)
         if self.on_drawn is not None:
             self.on_drawn()
         return self.plot

@@ -62,6 +62,21 @@ def forest_data(chosen: pd.DataFrame, pooled: pd.Series | None, tau2: float = 0.
     }
 
 
+def _column(chosen: pd.DataFrame, pooled: pd.Series | None, d: dict, ratio: bool) -> list[tuple[str, float]]:
+    """The text column right of the plot: each study's estimate [95% CI] and weight, then the
+    pool's (only where there is a pool: one trial is not one)."""
+    rows = [("<b>Estimate [95% CI]   Weight</b>", len(chosen) + 0.7)] if len(chosen) else []
+    for (est, (_label, wt, ci, _t)), y in zip(
+        zip(d["studies"]["x"], d["studies"]["customdata"], strict=True), d["studies"]["y"], strict=True
+    ):
+        lo, hi = ci.split(" to ")
+        rows.append((f"{est:6.2f} [{lo}, {hi}]  {wt:>6}", y))
+    if d["diamond"]["visible"]:
+        lb, est, ub = d["diamond"]["x"][:3]
+        rows.append((f"{est:6.2f} [{lb:.2f}, {ub:.2f}]  100.0%", 0.0))
+    return rows
+
+
 def forest_title(pooled: pd.Series | None, unit: str, ratio: bool = False) -> str:
     if pooled is None:
         return "No pool for this selection"
@@ -124,6 +139,11 @@ def forest_plot(
         )
     )
     fig.add_vline(x=1 if ratio else 0, line={"color": "#444", "width": 1})
+    for text, y in _column(chosen, pooled, d, ratio):  # estimate [95% CI] and weight, as metafor prints them
+        fig.add_annotation(
+            text=text, x=1.01, xref="paper", xanchor="left", y=y, yref="y", showarrow=False,
+            font={"family": "monospace", "size": 11}, align="left",
+        )  # fmt: skip
     fig.update_layout(
         template="plotly_white",
         title={"text": html.escape(forest_title(pooled, unit, ratio)), "font": {"size": 13}},
@@ -136,6 +156,6 @@ def forest_plot(
         yaxis={"tickvals": d["tickvals"], "ticktext": d["ticktext"], "zeroline": False},
         showlegend=False,
         height=max(280, 60 + 34 * (len(chosen) + 1)),
-        margin={"l": 150, "r": 20, "t": 50, "b": 50},
+        margin={"l": 150, "r": 250, "t": 50, "b": 50},
     )
     return fig
