@@ -361,3 +361,19 @@ def test_findings_switch_to_the_effect_direction_plot(model: Model) -> None:
     assert view.plot in view.body.children
     view.form.value = "table"
     assert view.table in view.body.children
+
+
+def test_forest_link_carries_the_comparison_and_the_studies_left_out(three_trials: Model) -> None:
+    from explorer.dashboard.urlstate import parse_extras
+
+    d = Dashboard(three_trials, FilterState(designs=()), view="forest")
+    forest = d.current
+    studies = [v for _, v in forest.leave_out.options]
+    forest.leave_out.value = (studies[1],)
+    href = re.search(r"href='\?([^']*)'", d.link.value).group(1).replace("&amp;", "&")
+    extras = parse_extras(href)
+    assert extras == {"comparison": forest.group.value, "omit": studies[1]}
+    again = Dashboard(three_trials, FilterState(designs=()), view="forest", extras=extras).current
+    assert again.group.value == forest.group.value and again.leave_out.value == (studies[1],)
+    assert shown(again).layout.title.text == shown(forest).layout.title.text  # the same pool
+    assert parse_extras("comparison=<script>&omit=a;b") == {}  # odd characters: left out

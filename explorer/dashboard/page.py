@@ -125,6 +125,7 @@ class Dashboard:
         ignored: list[str] | None = None,
         view: str = "findings",
         present: bool = False,
+        extras: dict[str, str] | None = None,
     ):
         self.model = model
         self.state = state or FilterState()
@@ -166,8 +167,12 @@ class Dashboard:
             view,
         )
         self.tabs.observe(lambda _c: self.update(), names="selected_index")
-        for v in self.views:  # every drawn figure gets its slide title and footer
-            v.on_drawn = self._label_figure
+        for v in self.views:  # every drawn figure gets its slide title and footer, the link its extras
+            v.on_drawn = self._drawn
+        forest = self.tabs.view("forest")
+        extras = extras or {}
+        forest.wanted = extras.get("comparison")
+        forest.wanted_omit = tuple(x for x in extras.get("omit", "").split(",") if x)
         self.present.observe(lambda _c: self._present(), names="value")
         self.image_format.observe(lambda _c: self._image_format(), names="value")
         header = w.HTML(
@@ -258,7 +263,7 @@ class Dashboard:
         return self.tabs.current
 
     def _show_link(self) -> None:
-        query = urlstate.to_query(self.state, self.current.name, bool(self.present.value))
+        query = urlstate.to_query(self.state, self.current.name, bool(self.present.value), self.current.link_extras())
         href = html.escape("?" + query, quote=True)
         shown = html.escape("?" + query) if query else "(all randomised evidence)"
         self.link.value = f"<div class='explorer-link'>Link to this view: <a class='explorer-share' href='{href}'>{shown}</a></div>"
@@ -279,6 +284,10 @@ class Dashboard:
             hint = self.status.hint(self.model, state)
             if hint:
                 self.status.say(self.model, state, view.name, self.ignored, hint)
+
+    def _drawn(self) -> None:
+        self._label_figure()
+        self._show_link()
 
     def _label_figure(self) -> None:
         """Give the visible plot its slide title and footer (what is shown, the selection, sources)."""
@@ -361,6 +370,6 @@ def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
             query = _page_query()
         state, ignored = urlstate.parse(query, model.known(), model.year_range())
         view, present = urlstate.parse_view(query)
-        return Dashboard(model, state, ignored, view, present).widget
+        return Dashboard(model, state, ignored, view, present, urlstate.parse_extras(query)).widget
     except Exception as exc:  # the page must say what is wrong, never go blank
         return error_panel(exc)

@@ -17,8 +17,11 @@ from explorer.dashboard.filters import BY_KEY, FILTERS, FilterState, clean
 
 MAX_QUERY = 2000
 VIEWS = ("findings", "time", "forest", "map", "safety", "studies", "summary")
-#: keys that are not filters: the view shown and presentation mode
-PAGE_KEYS = ("view", "present")
+#: what a view's link may carry besides the filters (the forest plot's comparison and the studies
+#: it leaves out); checked here for their characters, then by the view against what it offers
+EXTRAS = {"comparison": re.compile(r"[A-Za-z0-9_|]{1,200}"), "omit": re.compile(r"[A-Za-z0-9_.,-]{1,600}")}
+#: keys that are not filters: the view shown, presentation mode, the view's extras
+PAGE_KEYS = ("view", "present", *EXTRAS)
 
 
 def parse(
@@ -72,7 +75,15 @@ def parse_view(query: str) -> tuple[str, bool]:
     return (view if view in VIEWS else "findings"), present
 
 
-def to_query(state: FilterState, view: str = "findings", present: bool = False) -> str:
+def parse_extras(query: str) -> dict[str, str]:
+    """The view's extras of a query string, where their characters are plausible (else left out)."""
+    params = parse_qs((query or "")[:MAX_QUERY].lstrip("?"))
+    return {k: v[-1] for k, rx in EXTRAS.items() if (v := params.get(k)) and rx.fullmatch(v[-1])}
+
+
+def to_query(
+    state: FilterState, view: str = "findings", present: bool = False, extras: Mapping[str, str] | None = None
+) -> str:
     """The query string (without '?') for a selection; defaults are left out to keep links short."""
     pairs: list[tuple[str, str]] = []
     for f in FILTERS:
@@ -92,4 +103,5 @@ def to_query(state: FilterState, view: str = "findings", present: bool = False) 
         pairs.append(("view", view))
     if present:
         pairs.append(("present", "1"))
-    return urlencode(pairs, safe=",")
+    pairs.extend((k, v) for k, v in (extras or {}).items() if k in EXTRAS and v)
+    return urlencode(pairs, safe=",|")

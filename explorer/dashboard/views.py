@@ -91,6 +91,10 @@ class View:
     def export_name(self) -> str:
         return self.title.lower().replace(" ", "-")
 
+    def link_extras(self) -> dict[str, str]:
+        """What the link to this view carries besides the filters (nothing, for most views)."""
+        return {}
+
     def set_present(self, present: bool) -> None:
         """Size the plot's text for a room (or back for a screen)."""
         self.present = present
@@ -210,6 +214,7 @@ class ForestView(View):
             lambda _c: None if self._busy else self._draw(keep_choices=True), names="value"
         )
         self.caption = w.HTML()
+        self.wanted_omit = tuple(getattr(self, "wanted_omit", ()))
         self.redraw(state)  # sets the choices; with no figure yet, _draw builds it complete
         self.box.children = [self.message, self.group, self.leave_out, self.caption, self.plot]
 
@@ -241,6 +246,15 @@ class ForestView(View):
     def export_name(self) -> str:
         return "forest-plot"
 
+    def link_extras(self) -> dict[str, str]:
+        """The comparison shown and the studies left out, for the link to this view."""
+        if not self.built or not self.group.value:
+            return {}
+        extras = {"comparison": self.group.value}
+        if self.leave_out.value:
+            extras["omit"] = ",".join(self.leave_out.value)
+        return extras
+
     def _draw(self, keep_choices: bool = False) -> None:
         state = getattr(self, "state", FilterState())
         if not self.group.value:
@@ -253,16 +267,20 @@ class ForestView(View):
             self.show(fig)
             return
         therapy, window, comparator, rclass = self.group.value.split("|")
-        chosen, pooled = self.model.forest(
-            state, therapy, window, comparator, tuple(self.leave_out.value), responder_class=rclass
-        )
-        if not keep_choices:
+        if not keep_choices:  # a new comparison: its studies to leave out (from a link, at first)
+            chosen, _ = self.model.forest(state, therapy, window, comparator, (), responder_class=rclass)
             self._busy = True
             try:
                 self.leave_out.value = ()
                 self.leave_out.options = [(str(r.label), r.study_id) for r in chosen.itertuples()]
+                ids = set(chosen["study_id"])
+                self.leave_out.value = tuple(s for s in self.wanted_omit if s in ids)
+                self.wanted_omit = ()
             finally:
                 self._busy = False
+        chosen, pooled = self.model.forest(
+            state, therapy, window, comparator, tuple(self.leave_out.value), responder_class=rclass
+        )
         kept = chosen[~chosen["study_id"].isin(self.leave_out.value)]
         ratio = state.outcome == RESPONDERS
         unit = "risk ratio" if ratio else ("points on 0-10" if outcome_unit(state.outcome).startswith("points") else "% of scale")
