@@ -309,8 +309,11 @@ def test_presentation_mode_scales_plot_text_and_moves_the_legend(model: Model) -
     assert layout["legend"]["orientation"] == "h"
     d.pick(measure="change")  # a redraw keeps the room-sized text
     assert plot.current["layout"]["yaxis"]["title"]["font"]["size"] >= 20
+    title = plot.current["layout"]["yaxis"]["title"]["text"]
+    assert "<br>" in title and title.replace("<br>", " ") == model.y_title(d.state)  # two lines, same words
     d.present.value = False
     assert "orientation" not in plot.current["layout"]["legend"]
+    assert plot.current["layout"]["yaxis"]["title"]["text"] == model.y_title(d.state)
 
 
 def test_exported_figures_carry_title_selection_version_and_sources(model: Model) -> None:

@@ -61,6 +61,8 @@ def sized_for(layout: dict, present: bool) -> dict:
         title = a.get("title", {})
         title = {"text": title} if isinstance(title, str) else dict(title)
         a["tickfont"] = {**a.get("tickfont", {}), "size": f["font"]}
+        if present and axis == "yaxis":  # a room-sized axis title on two lines, so it is not cut
+            title = {**title, "text": _two_lines(str(title.get("text", "")))}
         a["title"] = {**title, "font": {**title.get("font", {}), "size": f["axis"]}}
         out[axis] = a
     legend = {**out.get("legend", {}), "font": {**out.get("legend", {}).get("font", {}), "size": f["legend"]}}
@@ -72,3 +74,12 @@ def sized_for(layout: dict, present: bool) -> dict:
     out["font"] = {**out.get("font", {}), "size": f["font"]}
     out["hoverlabel"] = {**out.get("hoverlabel", {}), "font": {"size": f["font"]}}
     return out
+
+
+def _two_lines(text: str, longest: int = 40) -> str:
+    """``text`` broken at the space nearest its middle when longer than ``longest`` characters."""
+    if len(text) <= longest or "<br>" in text or " " not in text:
+        return text
+    middle = len(text) // 2
+    cut = min((i for i, c in enumerate(text) if c == " "), key=lambda i: abs(i - middle))
+    return text[:cut] + "<br>" + text[cut + 1 :]
