@@ -238,3 +238,17 @@ def test_forest_prints_each_estimate_its_ci_and_weight_beside_the_plot() -> None
     assert f"{100 - w:.1f}%" in texts[2] and "-0.80 [-1.20, -0.40]" in texts[3]
     one = [a.text for a in forest_plot(df.iloc[:1], pool, "prp").layout.annotations]
     assert len(one) == 2 and "-1.00" in one[1]  # the header and the trial: one trial, no pooled row
+
+
+def test_pooled_markers_say_how_many_trials_they_hold() -> None:
+    import pandas as pd
+
+    from explorer.figures.efficacy import pooled_traces
+
+    pooled = pd.DataFrame({"therapy": ["prp", "prp"], "window": ["short", "long"], "comparator_kind": ["active"] * 2,
+                           "mean_weeks": [6.0, 52.0], "estimate": [-1.0, -0.5], "ci_lb": [-2.0, -1.5],
+                           "ci_ub": [0.0, 0.5], "pi_lb": [float("nan")] * 2, "pi_ub": [float("nan")] * 2,
+                           "method": ["REML"] * 2, "studies": ["A; B", "A; B; C"], "k": [2, 3],
+                           "tau2": [0.0, 0.1], "I2": [0.0, 10.0]})  # fmt: skip
+    points, _ = pooled_traces(pooled, ["prp", "msc"])
+    assert points[0]["text"] == ["k=2", "k=3"] and points[1]["text"] == []

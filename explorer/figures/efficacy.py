@@ -137,6 +137,7 @@ def pooled_traces(pooled: pd.DataFrame, therapies: Sequence[str]) -> tuple[list[
     empty_point = {
         "x": [],
         "y": [],
+        "text": [],
         "customdata": [],
         "visible": False,
         "marker": {"symbol": [], "size": 13, "line": {"width": 1.5, "color": "white"}},
@@ -202,6 +203,7 @@ def pooled_traces(pooled: pd.DataFrame, therapies: Sequence[str]) -> tuple[list[
             {
                 "x": weeks[rows].tolist(),
                 "y": est[rows].tolist(),
+                "text": [f"k={k[i]}" for i in r],  # each pooled marker says how many trials it holds
                 "customdata": custom,
                 "visible": True,
                 "marker": {
@@ -319,7 +321,9 @@ def efficacy_spec(
             data.append(
                 {
                     "type": "scatter",
-                    "mode": "markers",
+                    "mode": "markers+text",
+                    "textposition": "top right",
+                    "textfont": {"color": colour(therapy)},
                     "name": f"{labels.get(therapy, therapy)}: pooled",
                     "legendgroup": therapy,
                     "showlegend": False,
