@@ -166,3 +166,20 @@ def test_no_dead_module_level_names() -> None:
                 if sum(len(word.findall(t)) for t in texts) <= 1:  # its definition only
                     dead.append(f"{path.relative_to(ROOT)}: {name}")
     assert not dead, dead
+
+
+def test_css_and_javascript_live_in_their_own_files() -> None:
+    """Style sheets and widget JavaScript are files under a ``static/`` folder, not Python strings
+    (an editor lints them, a diff reads them)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "explorer"
+    markers = re.compile(r"export default|function\s+\w+\s*\(|\{\s*[a-z-]+\s*:\s*[^;{}]+;\s*[a-z-]+\s*:")
+    found = []
+    for path in root.rglob("*.py"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if markers.search(line) and not line.lstrip().startswith("#"):
+                found.append(f"{path.relative_to(root)}:{number}: {line.strip()[:80]}")
+    assert found == [], found
+    assert {p.name for p in (root / "dashboard" / "static").iterdir()} >= {"panel.js", "plot.js", "dashboard.css"}

@@ -62,9 +62,7 @@ def clean(value: Any) -> Any:
     return value
 
 
-_HEARTBEAT_ESM = static("heartbeat.js") + """
-export default { render({ model, el }) { heartbeat(model); el.style.display = "none"; } };
-"""
+_HEARTBEAT_ESM = static("heartbeat.js") + "\n" + static("heartbeat-widget.js")
 
 
 class Heartbeat(anywidget.AnyWidget):

@@ -5,6 +5,7 @@ every piece of text from the data is escaped."""
 from __future__ import annotations
 
 import html
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -18,18 +19,8 @@ WINDOW_WORDS = {
     "long": "≥ 12 months",
 }
 SURE_CLASS = {"moderate": "sure-moderate", "low": "sure-low", "very low": "sure-verylow", "none": "sure-none"}
-STYLE = """
-table.explorer-sof { border-collapse: collapse; width: 100%; font-size: 0.92em; }
-.explorer-sof caption { text-align: left; font-weight: 600; padding: 4px 0; }
-.explorer-sof th, .explorer-sof td { border-bottom: 1px solid #ddd; padding: 3px 6px; vertical-align: top; text-align: left; line-height: 1.3; }
-.explorer-sof td.words { min-width: 16em; } .explorer-sof td.review { min-width: 12em; font-size: 0.92em; }
-.explorer-sof th { background: #f3f5f7; position: sticky; top: 0; }
-.explorer-sof td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
-.explorer-sof .sure-moderate { color: #1b6e3a; } .explorer-sof .sure-low { color: #8a5a00; }
-.explorer-sof .sure-verylow { color: #a11d1d; } .explorer-sof .sure-none { color: #555; }
-.explorer-sof .dir { white-space: nowrap; }
-.explorer-sof-wrap { overflow-x: auto; max-width: 100%; }
-"""
+#: the table's style sheet (its own file; inlined in the dashboard and in the standalone page)
+STYLE = resources.files("explorer.figures").joinpath("static", "findings.css").read_text(encoding="utf-8")
 
 
 def _e(x: object) -> str:
