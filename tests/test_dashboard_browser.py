@@ -12,8 +12,8 @@ pytestmark = pytest.mark.browser
 TRACES_JS = "() => document.querySelector('.js-plotly-plot').data.map(t => [t.meta, (t.x || []).length])"
 
 
-def open_dashboard(browser, server, query: str = ""):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def open_dashboard(browser, server, query: str = "", size: tuple[int, int] = (1400, 1000)):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]}, accept_downloads=True)
     external: list[str] = []
     page.on(
         "request",
@@ -363,9 +363,13 @@ def test_landing_findings_answer_and_open_a_forest_plot(browser, voila, size) ->
     page.close(run_before_unload=True)
 
 
-def test_study_card_opens_with_a_doi_link(browser, voila) -> None:
+SIZES = [(1366, 768), (1920, 1080), (1024, 768)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_study_card_opens_with_a_doi_link(browser, voila, size) -> None:
     server = voila()
-    page, external = open_dashboard(browser, server, "?view=studies&design=all")
+    page, external = open_dashboard(browser, server, "?view=studies&design=all", size)
     page.wait_for_selector(".explorer-studies", timeout=120_000)
     pick = page.locator(".widget-dropdown select").filter(has=page.locator("option", has_text="(pick a study)"))
     pick.select_option(index=1)
@@ -375,7 +379,8 @@ def test_study_card_opens_with_a_doi_link(browser, voila) -> None:
     page.close(run_before_unload=True)
 
 
-def test_safety_table_matches_a_count_from_the_csvs(browser, voila) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_safety_table_matches_a_count_from_the_csvs(browser, voila, size) -> None:
     """Pain flares after epidural steroid: events added over rows, each arm's denominator once."""
     from .conftest import DATA
 
@@ -390,10 +395,20 @@ def test_safety_table_matches_a_count_from_the_csvs(browser, voila) -> None:
                 totals[key] = max(totals.get(key, 0), int(r["total"]))
     assert totals, "the bundled data hold pain-flare counts"
     server = voila()
-    page, _ = open_dashboard(browser, server, "?view=safety&design=all&therapy=epidural_steroid")
+    page, _ = open_dashboard(browser, server, "?view=safety&design=all&therapy=epidural_steroid", size)
     page.wait_for_selector(".explorer-table", timeout=120_000)
     text = page.locator(".explorer-table").last.inner_text()
     assert f"{events} of {sum(totals.values())} injections" in text
+    # the figure draws the same rate: the per-injection bar of pain flare
+    page.wait_for_selector(".js-plotly-plot .barlayer", timeout=60_000)
+    bars = page.evaluate(
+        "() => document.querySelector('.js-plotly-plot')._fullData"  # as drawn (arrays decoded)
+        ".filter(t => t.meta === 'epidural_steroid:injections').map(t => [Array.from(t.x), Array.from(t.y)])"
+    )
+    assert bars, "a per-injection trace for epidural steroid"
+    x, y = bars[0]
+    flare = next(i for i, label in enumerate(x) if "flare" in label.lower())
+    assert y[flare] == pytest.approx(100 * events / sum(totals.values()))
     page.close(run_before_unload=True)
 
 
