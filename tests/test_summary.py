@@ -314,3 +314,15 @@ def test_bundled_paragraphs_read_plainly() -> None:
     es = texts["epidural_steroid"]
     assert "Versus placebo or sham" in es and "report only a direction" in es and "Reported without numbers:" in es
     assert "95% CI" in es and "A published review reports" in es
+
+
+def test_breaks_put_each_comparator_class_on_its_own_line() -> None:
+    f = frame(
+        finding(k=1, n_participants=80, estimate=-1.2, ci_lb=-2.0, ci_ub=-0.4, studies="Alpha 2001"),
+        finding(comparator_kind="active", direction_neither=1, direction_studies="Beta 2003"),
+    )
+    plain = say(f)
+    lines = html.unescape(therapy_summary(THERAPY, LABEL, studies(TRIALS), f, NO_HARMS, breaks=True)).split("\n")
+    assert "\n" not in plain and " ".join(lines) == plain  # the same words, broken into lines
+    assert [line.split(",")[0] for line in lines[1:3]] == ["Versus placebo or sham", "Versus an active comparator"]
+    assert lines[3].startswith("How sure we are") and lines[-1].startswith(("Harms", "No harms"))

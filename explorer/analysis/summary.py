@@ -421,6 +421,10 @@ def _changes_text(ch: pd.DataFrame) -> list[str]:
     return parts
 
 
+#: where a paragraph may break into lines (see ``breaks`` of :func:`therapy_summary`)
+BREAK = "\n"
+
+
 def therapy_summary(
     therapy: str,
     label: str,
@@ -429,6 +433,7 @@ def therapy_summary(
     harms: pd.DataFrame,
     notes: pd.DataFrame | None = None,
     changes: pd.DataFrame | None = None,
+    breaks: bool = False,
 ) -> str:
     """One paragraph (HTML-escaped text) for one therapy in the current selection, written from
     the summary-of-findings frame so that it never sounds surer than its numbers.
@@ -446,7 +451,8 @@ def therapy_summary(
     estimates of the class, each quoted once as given; how sure (:func:`how_sure`, for the
     described estimate of pain first, then function, responders, surgery, with the most trials);
     the notes of trials that give no number; the harms (events of total, the denominator counted
-    once per study, with the Wilson 95% CI).
+    once per study, with the Wilson 95% CI). With ``breaks``, a newline separates those parts (a
+    reader's eye finds each comparator class; the dashboard shows one per line).
 
     Which rows a comparator class shows (so the paragraph stays readable):
 
@@ -512,6 +518,8 @@ def therapy_summary(
         for i, row in enumerate(picked):
             what = f"for {_what(row)} {_when(row['window'])}"
             lead = f"Versus {KIND_WORDS.get(kind, kind.replace('_', ' '))}, {what}" if i == 0 else "F" + what[1:]
+            if i == 0:
+                parts.append(BREAK)
             text, is_difference = _row_text(row)
             parts.append(f"{lead}, {text}.")
             if is_difference and not explained:
@@ -537,17 +545,19 @@ def therapy_summary(
         )[0]
         text = _text(best.get("how_sure_text")) or str(how_sure(best)["text"])
         about = f"{_what(best)} {_when(best['window'])} versus {KIND_WORDS.get(str(best['comparator_kind']), str(best['comparator_kind']))}"
-        parts.append(f"How sure we are about {about}: {text}")
+        parts += [BREAK, f"How sure we are about {about}: {text}"]
     else:
+        parts.append(BREAK)
         parts.append("How sure we are: no trial here gives a between-group estimate, so there is nothing to rate.")
 
     labels = dict(zip(st["study_id"], st["label"], strict=False)) if "label" in st else {}
     notes_text = _notes_text(list(st["study_id"]), labels, numbered, notes)
     if notes_text:
-        parts.append(notes_text)
+        parts += [BREAK, notes_text]
     hm = harms[harms["therapy"] == therapy] if harms is not None and len(harms) else None
-    parts.append(_harms_text(hm))
-    return html.escape(" ".join(parts))
+    parts += [BREAK, _harms_text(hm)]
+    text = " ".join(p for p in parts if breaks or p != BREAK)
+    return html.escape(text.replace(f" {BREAK} ", "\n"))
 
 
 def overall_summary(studies: pd.DataFrame, n_rows: int) -> str:

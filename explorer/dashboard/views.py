@@ -596,9 +596,9 @@ class SummaryView(View):
         labels = m.labels("arms", "therapy")
         paras = [f"<p><b>{overall_summary(studies, len(m.filtered(state)))}</b></p>"]
         for code, label in labels.items():
-            text = therapy_summary(code, label, studies, findings, harms, notes=notes)
-            if text:
-                paras.append(f"<p class='explorer-summary-therapy'>{text}</p>")
+            text = therapy_summary(code, label, studies, findings, harms, notes=notes, breaks=True)
+            if text:  # escaped text; one comparator class (then how sure, notes, harms) per line
+                paras.append(f"<p class='explorer-summary-therapy'>{text.replace(chr(10), '<br>')}</p>")
         paras.append(
             "<p class='explorer-muted'>Written automatically from the numbers in this selection. "
             "It is a guide to the published evidence, not medical advice.</p>"
