@@ -380,3 +380,15 @@ def test_forest_link_carries_the_comparison_and_the_studies_left_out(three_trial
     assert again.group.value == forest.group.value and again.leave_out.value == (studies[1],)
     assert shown(again).layout.title.text == shown(forest).layout.title.text  # the same pool
     assert parse_extras("comparison=<script>&omit=a;b") == {}  # odd characters: left out
+
+
+def test_a_click_on_a_point_opens_its_study_card(model: Model) -> None:
+    d = Dashboard(model, FilterState(designs=()), view="time")
+    trace = next(t for t in d.view("time").plot.current["data"] if t.get("customdata") and ":" not in str(t.get("meta")))
+    custom = next(c for c in trace["customdata"] if c)
+    d.view("time").plot._message(None, {"event": "click", "customdata": custom}, [])
+    assert d.current.name == "studies" and d.current.card_pick.value == custom[5]
+    label = model.ev.studies.set_index("study_id").loc[custom[5], "label"]
+    assert label in d.current.card.value and "doi.org" in d.current.card.value
+    d.view("time").plot._message(None, {"event": "click", "customdata": ["x"] * 5 + ["no_such_study"]}, [])
+    assert d.current.card_pick.value == custom[5]  # an unknown id changes nothing

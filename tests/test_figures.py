@@ -100,9 +100,10 @@ def _reference_traces(series: pd.DataFrame, therapies: list[str]) -> list[dict]:
                     [
                         html.escape(f"{r.label} · {r.arm_label}"),
                         html.escape(f"{r.domain.replace('_', ' ')}, {r.instrument}; {r.locator}"),
-                        f"{fmt(r.ci_lb)} to {fmt(r.ci_ub)}",
+                        "not reported" if np.isnan(r.ci_lb) and np.isnan(r.ci_ub) else f"{fmt(r.ci_lb)} to {fmt(r.ci_ub)}",
                         "–" if pd.isna(r.n) else f"{r.n:g}",
                         html.escape(r.derivation),
+                        str(r.study_id),
                     ]
                 )
             for seq in (xs, ys, plus, minus, custom):

@@ -157,7 +157,7 @@ class Dashboard:
         self.tabs = ViewTabs(
             [
                 FindingsView(model, self.open_group),
-                TimeView(model),
+                TimeView(model, self.open_study),
                 ForestView(model),
                 MapView(model, self.pick_cell),
                 SafetyView(model),
@@ -178,7 +178,7 @@ class Dashboard:
         header = w.HTML(
             f"<div class='explorer-title'>{TITLE}</div>"
             f"<div class='explorer-muted'>Dataset version {html.escape(ev.version)} · {len(ev.studies)} publications. "
-            "Every point links to its source (hover). Pain is on 0-10 and function on % of the scale; lower is "
+            "Hover a point for its source; click it for the study card (DOI, PubMed). Pain is on 0-10 and function on % of the scale; lower is "
             "better except for responders.</div>"
         )
         main = w.VBox(
@@ -226,6 +226,13 @@ class Dashboard:
             self.update()
         else:
             self.tabs.select(view)  # the tab change redraws
+
+    def open_study(self, study_id: str) -> None:
+        """A click on a study's point: its card, in the Studies tab."""
+        if study_id not in set(self.model.ev.studies["study_id"]):
+            return
+        self.tabs.select("studies")  # builds the tab if needed
+        self.view("studies").open_card(study_id)
 
     def pick_cell(self, therapy: str, indication: str) -> None:
         """Evidence-map click: filter everything to that therapy and indication."""

@@ -118,6 +118,16 @@ class View:
 class TimeView(View):
     name, title = "time", "Efficacy over time"
 
+    def __init__(self, model: Model, on_study: Callable[[str], None] | None = None):
+        super().__init__(model)
+        self.on_study = on_study
+
+    def _clicked(self, event: dict) -> None:
+        """A click on a study's point opens its card (the arm traces carry the study id last)."""
+        custom = event.get("customdata")
+        if self.on_study is not None and isinstance(custom, list) and len(custom) == 6:
+            self.on_study(str(custom[5]))
+
     def build(self, state: FilterState) -> None:
         self.legend_note = w.HTML(
             "<div class='explorer-muted'>Faint lines: each study arm (or contrast) over time, with 95% CIs; "
@@ -132,6 +142,7 @@ class TimeView(View):
         self.windows_toggle.observe(lambda _c: self.redraw(self.state), names="value")
         self.curve_note = w.HTML()
         self.redraw(state)
+        self.plot.on_click(self._clicked)
         self.box.children = [self.message, self.windows_toggle, self.plot, self.curve_note, self.legend_note]
 
     @property
@@ -512,6 +523,14 @@ class StudiesView(View):
             c.observe(lambda _c: self.redraw(self.state), names="value")
         self.box.children = [self.message, w.HBox([self.search, self.sort]), self.card_pick, self.card, self.table]
         self.redraw(state)
+
+    def open_card(self, study_id: str) -> None:
+        """Show ``study_id``'s card (the study is offered even if the selection hides it)."""
+        values = {v for _, v in self.card_pick.options}
+        if study_id not in values:
+            label = self.model.ev.studies.set_index("study_id")["label"].get(study_id, study_id)
+            self.card_pick.options = [*self.card_pick.options, (str(label), study_id)]
+        self.card_pick.value = study_id
 
     def _show_card(self) -> None:
         ev = self.model.ev

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 HOVER = (
     "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>"
     "Week %{x:.1f}: %{y:.2f} (95% CI %{customdata[2]})<br>"
-    "n = %{customdata[3]}<br>%{customdata[4]}<extra>%{fullData.name}</extra>"
+    "n = %{customdata[3]}<br>%{customdata[4]}<br><i>Click for the study card (DOI, PubMed)</i>"
+    "<extra>%{fullData.name}</extra>"
 )
 
 
@@ -74,7 +75,11 @@ def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict
         + series["locator"].astype(str)
     )
     how = _escaped(series["derivation"])
-    ci = [f"{_fmt(lo)} to {_fmt(hi)}" for lo, hi in zip(lb.tolist(), ub.tolist(), strict=True)]
+    ci = [
+        "not reported" if np.isnan(lo) and np.isnan(hi) else f"{_fmt(lo)} to {_fmt(hi)}"
+        for lo, hi in zip(lb.tolist(), ub.tolist(), strict=True)
+    ]
+    ids = series["study_id"].astype(str).tolist()
     n = ["–" if pd.isna(v) else f"{v:g}" for v in series["n"].tolist()]
     out = []
     for name in therapies:
@@ -88,7 +93,7 @@ def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict
         positions = (np.arange(len(rows)) + np.searchsorted(ends, np.arange(len(rows)), side="left")).tolist()
         total = len(rows) + len(ends)
         r = rows.tolist()
-        custom = [[who[i], where[i], ci[i], n[i], how[i]] for i in r]
+        custom = [[who[i], where[i], ci[i], n[i], how[i], ids[i]] for i in r]  # the last: for a click
         out.append(
             {
                 "x": _with_gaps(x[rows].tolist(), positions, total),
