@@ -99,7 +99,7 @@ def _reference_traces(series: pd.DataFrame, therapies: list[str]) -> list[dict]:
                 custom.append(
                     [
                         html.escape(f"{r.label} · {r.arm_label}"),
-                        html.escape(f"{r.domain.replace('_', ' ')}, {r.instrument}; {r.locator}"),
+                        html.escape(f"{r.domain.replace('_', ' ')}, {_instrument(r)}; {r.locator}"),
                         "not reported" if np.isnan(r.ci_lb) and np.isnan(r.ci_ub) else f"{fmt(r.ci_lb)} to {fmt(r.ci_ub)}",
                         "–" if pd.isna(r.n) else f"{r.n:g}",
                         html.escape(r.derivation),
@@ -110,6 +110,13 @@ def _reference_traces(series: pd.DataFrame, therapies: list[str]) -> list[dict]:
                 seq.append(None)
         out.append({"x": xs, "y": ys, "plus": plus, "minus": minus, "customdata": custom})
     return out
+
+
+def _instrument(r) -> str:
+    own = getattr(r, "responder_definition", None)
+    if r.instrument == "responder_definition" and isinstance(own, str) and own:
+        return own
+    return str(r.instrument)
 
 
 def test_vectorised_traces_match_the_per_arm_loop() -> None:
@@ -253,3 +260,16 @@ def test_pooled_markers_say_how_many_trials_they_hold() -> None:
                            "tau2": [0.0, 0.1], "I2": [0.0, 10.0]})  # fmt: skip
     points, _ = pooled_traces(pooled, ["prp", "msc"])
     assert points[0]["text"] == ["k=2", "k=3"] and points[1]["text"] == []
+
+
+def test_hover_names_the_instrument_in_words() -> None:
+    """No raw codes in the hover: a responder row says its own definition, others the label."""
+    import html
+
+    s = arm_series(load(DATA), "responders")
+    labels = {"responder_definition": "Responder definition", "nrs": "Numeric rating scale"}
+    traces = efficacy_traces(s, list(dict.fromkeys(s["therapy"])), labels)
+    where = [c[1] for t in traces for c in t["customdata"] if c]
+    assert where and not any(", responder_definition;" in w for w in where)
+    own = s[(s["instrument"] == "responder_definition") & s["responder_definition"].notna()]
+    assert any(html.escape(str(own["responder_definition"].iloc[0])) in w for w in where)

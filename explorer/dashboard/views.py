@@ -168,6 +168,7 @@ class TimeView(View):
             pooled=m.pooled(state, rows),
             mcid=m.mcid(state),
             curve=fit.curve if fit is not None else empty_curve,
+            instruments=m.labels("outcomes", "instrument"),
         )
         faint = 0.45 if state.measure == "difference" else 1.0
         pools = self.windows_toggle.value

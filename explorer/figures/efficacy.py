@@ -9,7 +9,7 @@ adding or removing traces: the dashboard updates in place.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,7 +46,22 @@ def _with_gaps(values: list, positions: list[int], total: int) -> list:
     return out
 
 
-def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict]:
+def _instrument_words(series: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.Series:
+    """The instrument in words: a responder row's own definition, else the vocabulary's label
+    (``labels``), else the code."""
+    inst = series["instrument"].astype(str)
+    words = inst.map(dict(labels)) if labels else inst
+    words = words.where(words.notna(), inst)
+    if "responder_definition" in series.columns:
+        own = series["responder_definition"]
+        use = own.notna() & (own.astype(str) != "") & (inst == "responder_definition")
+        words = words.where(~use, own.astype(str))
+    return words
+
+
+def efficacy_traces(
+    series: pd.DataFrame, therapies: Sequence[str], instruments: Mapping[str, str] | None = None
+) -> list[dict]:
     """Arrays for one trace per therapy, in the order given (empty arrays when none match).
 
     Within a trace, arms come in the order they first appear in ``series``, each followed by a
@@ -70,7 +85,7 @@ def efficacy_traces(series: pd.DataFrame, therapies: Sequence[str]) -> list[dict
     where = _escaped(
         series["domain"].astype(str).str.replace("_", " ")
         + ", "
-        + series["instrument"].astype(str)
+        + _instrument_words(series, instruments)
         + "; "
         + series["locator"].astype(str)
     )
@@ -279,6 +294,7 @@ def efficacy_spec(
     pooled: pd.DataFrame | None = None,
     mcid: float | None = None,
     curve: pd.DataFrame | None = None,
+    instruments: Mapping[str, str] | None = None,
 ) -> dict:
     """The efficacy figure as plain plotly JSON (``{"data": [...], "layout": {...}}``).
 
@@ -290,7 +306,7 @@ def efficacy_spec(
         therapies = list(dict.fromkeys(series["therapy"].tolist())) if len(series) else []
     labels = labels or {}
     data: list[dict] = []
-    for therapy, arrays in zip(therapies, efficacy_traces(series, therapies), strict=True):
+    for therapy, arrays in zip(therapies, efficacy_traces(series, therapies, instruments), strict=True):
         data.append(
             {
                 "type": "scatter",
