@@ -637,6 +637,7 @@ def pool(
     inferred_scales: bool = False,
     imputed_sd: bool = True,
     knha: bool | None = None,
+    p_values: bool = True,
 ) -> pd.DataFrame:
     """Random-effects pooling per group (default: therapy x follow-up window), by the rules of
     :mod:`explorer.analysis.comparability` (see :func:`explain` for the rows each pool took).
@@ -647,7 +648,8 @@ def pool(
     older spelling of ``test="knha"``/``"z"``. Prediction intervals are given from k = 3 on.
     For RR and OR, ``estimate`` and its bounds are on the log scale (as metafor's), and the
     ``exp_*`` columns give them as ratios. One shape always: the group keys then
-    :data:`POOL_COLUMNS`, also when nothing pools.
+    :data:`POOL_COLUMNS`, also when nothing pools. ``p_values=False`` leaves ``pval`` and ``Q_p``
+    NaN (see :func:`explorer.analysis.pooling.pool_arrays`: the rest does not need scipy).
     """
     if knha is not None:
         test = "knha" if knha else "z"
@@ -657,7 +659,7 @@ def pool(
     chosen = rows[rows["status"] == "pooled"]
     if chosen.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in [*keys, *POOL_COLUMNS]})
-    result = pool_frame(chosen, by=keys, method=method, test=test, level=level)
+    result = pool_frame(chosen, by=keys, method=method, test=test, level=level, p_values=p_values)
     grouped = chosen.groupby(keys, sort=True, observed=True, dropna=False)
     k = result["k"].to_numpy()
     few = k < rules.MIN_K_PREDICTION

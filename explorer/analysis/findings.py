@@ -147,7 +147,15 @@ def findings(
         if keep is not None:
             e = e[e["study_id"].isin(keep)]
         e = e[e["effect_kind"] == "contrast"]
-        p = pool(e, by=["therapy", "window", "comparator_kind"], inferred_scales=inferred_scales, imputed_sd=imputed_sd)
+        # the table shows estimates and intervals, never p-values: pooling without them keeps
+        # scipy.special out of a dashboard kernel that shows only this table
+        p = pool(
+            e,
+            by=["therapy", "window", "comparator_kind"],
+            inferred_scales=inferred_scales,
+            imputed_sd=imputed_sd,
+            p_values=False,
+        )
         if len(p):
             parts.append(p.assign(outcome=outcome))
     pooled = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEYS, "k"])
