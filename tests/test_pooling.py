@@ -354,3 +354,56 @@ def test_reml_zero_variance_reaching_zero_tau2_is_nan() -> None:
     with pytest.warns(RuntimeWarning, match="zero sampling variance"):
         res = pooling.pool_arrays([0.1, 0.1, 0.12], [0.0, 0.01, 0.02], method="REML")
     assert np.isnan(res["estimate"][0]) and res["k"][0] == 3
+
+
+# --------------------------------------------------------------------------- quantiles without scipy
+
+
+def test_tabulated_quantiles_are_scipys_to_the_last_bit() -> None:
+    """The 95% quantiles kept in explorer.analysis.distributions (so that a dashboard kernel
+    pools its landing table without importing scipy.special) are exactly what scipy computes:
+    a scipy release that changes one of them fails here, and the table is to be regenerated."""
+    from scipy.special import ndtri, stdtrit
+
+    from explorer.analysis import distributions as dist
+
+    df = np.arange(1, len(dist.T975) + 1, dtype=float)
+    assert np.array_equal(np.array(dist.T975), -stdtrit(df, 0.025))
+    assert -ndtri(0.025) == dist.Z975
+
+
+@pytest.mark.parametrize(
+    "p, df",
+    [
+        (0.025, 3.0),
+        (0.025, np.arange(1.0, 101.0)),
+        (np.full(4, 0.025), 7.0),
+        (0.025, np.array([[1.0, 2.0], [100.0, 101.0]])),  # beyond the table: computed
+        (0.025, np.array([2.5, np.nan, 0.5])),  # not whole degrees of freedom: computed
+        (0.05, np.array([1.0, 30.0])),  # another level: computed
+        (0.025, np.array([])),
+    ],
+)
+def test_quantiles_equal_scipy_in_value_type_and_shape(p, df) -> None:
+    from scipy.special import ndtri, stdtrit
+
+    from explorer.analysis import distributions as dist
+
+    want = -stdtrit(np.asarray(df, dtype=float), np.asarray(p, dtype=float))
+    got = dist.t_isf(p, df)
+    assert type(got) is type(want) and np.shape(got) == np.shape(want)
+    assert np.array_equal(got, want, equal_nan=True)
+    want_z, got_z = -ndtri(np.asarray(p, dtype=float)), dist.norm_isf(p)
+    assert type(got_z) is type(want_z) and np.shape(got_z) == np.shape(want_z)
+    assert np.array_equal(got_z, want_z)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_meta_analyses(), st.sampled_from(ALL_METHODS), st.sampled_from(["z", "knha", "adhoc"]))
+def test_pooling_without_p_values_changes_nothing_else(groups, method: str, test: str) -> None:
+    y, v, codes = _flatten(groups)
+    full = _quiet_pool(y, v, codes, method=method, test=test)
+    lean = _quiet_pool(y, v, codes, method=method, test=test, p_values=False)
+    assert np.isnan(lean["pval"]).all() and np.isnan(lean["Q_p"]).all()
+    for key in set(pooling.POOL_KEYS) - {"pval", "Q_p"}:
+        assert np.array_equal(full[key], lean[key], equal_nan=True), key

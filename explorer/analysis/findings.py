@@ -98,19 +98,28 @@ def direction_counts(ev: Evidence, comparators: str = "cochrane") -> pd.DataFram
     return d[cols].reset_index(drop=True)
 
 
-def _review_text(ev: Evidence, therapy: str, kind: str, outcome: str, window: str, labels: pd.Series) -> tuple[str, str]:
+def _reviews_by_comparison(ev: Evidence) -> dict[tuple[object, object], list]:
+    """The review estimates (as named tuples, in file order) per (therapy, comparator class):
+    every row of the table looks its comparison up here instead of filtering the whole frame
+    again (that filtering was a fifth of the table's time)."""
+    found: dict[tuple[object, object], list] = {}
+    for r in ev.review_estimates.itertuples(index=False):
+        found.setdefault((r.therapy, r.comparator_kind), []).append(r)
+    return found
+
+
+def _review_text(
+    reviews: dict[tuple[object, object], list], therapy: str, kind: str, outcome: str, window: str, labels: pd.Series
+) -> tuple[str, str]:
     """The published review estimates for one row: in full (comparison, scale, trials, the
     direction as the review states it) and short (review, measure, estimate, CI) for a table cell."""
-    re_ = ev.review_estimates
-    if re_.empty:
-        return "", ""
     if kind not in ("placebo_sham", "conservative"):
         return "", ""  # an active class mixes different comparisons: reviews are listed on their own
     doms = OUTCOME_DOMAINS.get(outcome, ())
-    cand = re_[(re_["therapy"] == therapy) & (re_["comparator_kind"] == kind) & re_["domain"].isin(doms)]
+    cand = [r for r in reviews.get((therapy, kind), ()) if r.domain in doms]
     win = next((w for w in DEFAULT_WINDOWS if w.name == window), None)
     texts = []
-    for r in cand.itertuples(index=False):
+    for r in cand:
         lo, hi = r.time_weeks_min, r.time_weeks_max
         if win is None or (pd.isna(lo) and pd.isna(hi)):
             continue  # a review whose window is not stated in weeks is listed with the reviews, not here
@@ -163,7 +172,15 @@ def findings(
         if keep is not None:
             e = e[e["study_id"].isin(keep)]
         e = e[e["effect_kind"] == "contrast"]
-        p = pool(e, by=["therapy", "window", "comparator_kind"], inferred_scales=inferred_scales, imputed_sd=imputed_sd)
+        # the table shows estimates and intervals, never p-values: pooling without them keeps
+        # scipy.special out of a dashboard kernel that shows only this table
+        p = pool(
+            e,
+            by=["therapy", "window", "comparator_kind"],
+            inferred_scales=inferred_scales,
+            imputed_sd=imputed_sd,
+            p_values=False,
+        )
         if len(p):
             parts.append(p.assign(outcome=outcome))
     pooled = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEYS, "k"])
@@ -205,13 +222,14 @@ def findings(
     labels = ev.studies.set_index("study_id")["label"]
     randomised = pd.to_numeric(ev.studies.set_index("label")["n_randomised"], errors="coerce").astype(float)
     randomised = randomised[~randomised.index.duplicated(keep=False)]  # a label names one study
+    reviews = _reviews_by_comparison(ev)
     for r in table.to_dict("records"):
         unit = outcome_unit(r["outcome"]) if r["outcome"] in OUTCOMES else ""
         sure = how_sure(r if r["k"] else None)
         if r["k"]:
             ratio = str(r.get("measure")) in ("RR", "OR")
             shown = {c: (r[f"exp_{c}"] if ratio else r[c]) for c in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")}
-            sentence = describe_pool(pd.Series(r), unit)
+            sentence = describe_pool(r, unit)
         else:
             shown = dict.fromkeys(("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"), np.nan)
             n = int(r["direction_arm"] + r["direction_neither"] + r["direction_comparator"])
@@ -235,7 +253,7 @@ def findings(
                 "direction_neither": r["direction_neither"],
                 "direction_comparator": r["direction_comparator"],
                 "direction_studies": r.get("direction_studies", "") if isinstance(r.get("direction_studies"), str) else "",
-                **dict(zip(("review", "review_short"), _review_text(ev, r["therapy"], r["comparator_kind"], r["outcome"], r["window"], labels), strict=True)),
+                **dict(zip(("review", "review_short"), _review_text(reviews, r["therapy"], r["comparator_kind"], r["outcome"], r["window"], labels), strict=True)),
                 "how_sure": sure["level"],
                 "how_sure_text": sure["text"],
                 "sentence": sentence,

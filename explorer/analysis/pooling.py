@@ -371,6 +371,7 @@ def pool_arrays(
     level: float = 95,
     n_groups: int | None = None,
     test: str | None = None,
+    p_values: bool = True,
 ) -> dict[str, NDArray[np.float64] | NDArray[np.intp]]:
     """Pool effect sizes within every group at once, as ``metafor::rma.uni`` + ``predict()``.
 
@@ -393,6 +394,11 @@ def pool_arrays(
         Confidence level, 95 or 0.95.
     n_groups
         G, when it must exceed ``max(group_codes) + 1`` (empty groups come back with k = 0, NaN).
+    p_values
+        ``False`` leaves ``pval`` and ``Q_p`` NaN, for callers that show only estimates and
+        intervals: p-values need ``scipy.special`` (about 12 MB per dashboard kernel), while a
+        95% interval of a small pool does not (:mod:`explorer.analysis.distributions`). Every
+        other result is the same either way.
 
     Returns
     -------
@@ -428,10 +434,12 @@ def pool_arrays(
     y = y_all[keep]
     v = np.maximum(v_all[keep], 0.0)  # metafor: "Negative sampling variances constrained to zero"
     mode = _check_test(test, knha)
-    return _pool(_Sums(codes_all[keep], n_groups), y, v, method, mode, level_to_alpha(level))
+    return _pool(_Sums(codes_all[keep], n_groups), y, v, method, mode, level_to_alpha(level), p_values)
 
 
-def _pool(s: _Sums, y: FloatArray, v: FloatArray, method: str, mode: str, alpha: float) -> dict:
+def _pool(
+    s: _Sums, y: FloatArray, v: FloatArray, method: str, mode: str, alpha: float, p_values: bool = True
+) -> dict:
     k = np.bincount(s.codes, minlength=s.n).astype(np.intp)
     kf = k.astype(float)
     multi = k >= 2
@@ -474,7 +482,10 @@ def _pool(s: _Sums, y: FloatArray, v: FloatArray, method: str, mode: str, alpha:
         df_safe = np.where(use_t, kf - 1, 1.0)
         crit = np.where(use_t, dist.t_isf(alpha / 2, df_safe), dist.norm_isf(alpha / 2))
         zval = est / se
-        pval = np.where(use_t, 2 * dist.t_sf(np.abs(zval), df_safe), 2 * dist.norm_sf(np.abs(zval)))
+        if p_values:
+            pval = np.where(use_t, 2 * dist.t_sf(np.abs(zval), df_safe), 2 * dist.norm_sf(np.abs(zval)))
+        else:
+            pval = np.full(s.n, np.nan)
         ci_lb, ci_ub = est - crit * se, est + crit * se
         if random:
             half = crit * np.sqrt(var_est + tau2)
@@ -483,7 +494,10 @@ def _pool(s: _Sums, y: FloatArray, v: FloatArray, method: str, mode: str, alpha:
             pi_lb = pi_ub = np.full(s.n, np.nan)
 
         q_out = np.where(multi, q, 0.0)
-        q_p = np.where(multi, dist.chi2_sf(q, np.where(multi, kf - 1, 1.0)), 1.0)
+        if p_values:
+            q_p = np.where(multi, dist.chi2_sf(q, np.where(multi, kf - 1, 1.0)), 1.0)
+        else:
+            q_p = np.full(s.n, np.nan)
         if random:
             vt = (kf - 1) / tr_p
             i2 = np.where(multi, 100 * tau2 / (vt + tau2), 0.0)
@@ -551,12 +565,13 @@ def pool_frame(
     vi: str = "vi",
     dropna: bool = True,
     test: str | None = None,
+    p_values: bool = True,
 ) -> pd.DataFrame:
     """Pool ``df[yi]``/``df[vi]`` within each combination of the ``by`` columns.
 
     Returns one row per group, sorted by the group keys: the ``by`` columns followed by the
-    :data:`POOL_KEYS` statistics of :func:`pool_arrays`. Rows whose key is missing are left out
-    when ``dropna`` (pandas' groupby default).
+    :data:`POOL_KEYS` statistics of :func:`pool_arrays` (``p_values`` as there). Rows whose key
+    is missing are left out when ``dropna`` (pandas' groupby default).
     """
     cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
     if cols:
@@ -580,6 +595,7 @@ def pool_frame(
         level=level,
         n_groups=n_groups,
         test=test,
+        p_values=p_values,
     )
     return pd.concat([keys, pd.DataFrame(res)], axis=1)
 

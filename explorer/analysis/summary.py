@@ -86,8 +86,10 @@ def how_sure(pool_row: pd.Series | dict | None) -> dict[str, object]:
     return {"level": level, "concerns": concerns, "text": f"{words.capitalize()}{because}: {HOW_SURE_NOTE}."}
 
 
-def describe_pool(row: pd.Series, unit: str = "points on 0-10") -> str:
-    """One sentence for one pooled comparison; a one-trial result is described as one trial."""
+def describe_pool(row: pd.Series | dict, unit: str = "points on 0-10") -> str:
+    """One sentence for one pooled comparison; a one-trial result is described as one trial.
+    ``row`` is a pool's row, as a Series or a dict (the findings table passes its records as they
+    are, without building a Series for each)."""
     k = int(row["k"])
     kind = KIND_WORDS.get(str(row["comparator_kind"]), str(row["comparator_kind"]))
     when = WINDOW_WORDS.get(str(row.get("window", "")), "")

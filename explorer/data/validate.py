@@ -122,6 +122,7 @@ def check_table(
     if missing or len(seen) != len(header) or any(c not in names for c in header):
         return []
     rows: list[Row] = []
+    fields = [res.field(col) for col in header]  # once per table, not once per cell (a linear search)
     for record, number in zip(table.rows, table.row_numbers, strict=True):
         if len(record) != len(header):
             code = "extra-cell" if len(record) > len(header) else "missing-cell"
@@ -131,8 +132,8 @@ def check_table(
             continue
         values: dict[str, object] = {}
         ok = True
-        for col, text in zip(header, record, strict=True):
-            value, msg, code = _check_cell(res.field(col), text)
+        for col, f, text in zip(header, fields, record, strict=True):
+            value, msg, code = _check_cell(f, text)
             if msg:
                 problems.append(Problem(table.file, number, col, msg, code))
                 ok = False
@@ -455,13 +456,17 @@ def collect(
     version = check_package_file(data_dir, pkg, problems)
     rows: dict[str, list[Row]] = {}
     seen: dict[str, list[Row]] = {}
+    # raw rows are kept only for the tables foreign keys point at (check_keys reads no others):
+    # a second dict for every row of every table was a fifth of the memory validation took
+    targets = {fk.resource or res.name for res in pkg.resources for fk in res.foreign_keys}
     for res in pkg.resources:
         before = len(problems)
         table = read_csv(data_dir / res.path, problems)  # a listed file that is missing is a problem
         if table is None:
             continue
-        seen[res.name] = []
-        checked = check_table(res, table, problems, seen[res.name])
+        if res.name in targets:
+            seen[res.name] = []
+        checked = check_table(res, table, problems, seen.get(res.name))
         if any(p.row <= 1 for p in problems[before:]):
             continue  # unreadable or bad header: said once, and no key checks against it
         rows[res.name] = checked
