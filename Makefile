@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m explorer.serving.config  # template and kernelspec where a plain `voila` finds them
+	$(PY) -m compileall -q explorer  # each viewer's kernel then reads bytecode, not the source
 	touch $(STAMP)
 
 dashboard: setup

@@ -145,7 +145,7 @@ class Model:
         contrasts, by the comparability rules; empty otherwise."""
         if state.measure != "difference" or state.outcome == RESPONDERS or rows.empty:
             return pd.DataFrame(columns=["therapy"])
-        return pool(rows, by=["therapy", "window"], **self.rules(state))
+        return pool(rows, by=["therapy", "window"], p_values=False, **self.rules(state))  # none shown: no scipy
 
     def curves(self, state: FilterState, rows: pd.DataFrame):
         """The time course of the shown contrasts per therapy and comparator class (issue 16's
@@ -247,7 +247,7 @@ class Model:
         kept = chosen[~chosen["study_id"].isin(leave_out)]
         if kept.empty:
             return chosen, None
-        p = pool(kept, by=["therapy", "window"], **self.rules(state))
+        p = pool(kept, by=["therapy", "window"], p_values=False, **self.rules(state))
         return chosen, (p.iloc[0] if len(p) else None)
 
     def forest_groups(self, state: FilterState) -> list[tuple[str, str, str, str, int]]:
