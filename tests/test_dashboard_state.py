@@ -392,3 +392,25 @@ def test_a_click_on_a_point_opens_its_study_card(model: Model) -> None:
     assert label in d.current.card.value and "doi.org" in d.current.card.value
     d.view("time").plot._message(None, {"event": "click", "customdata": ["x"] * 5 + ["no_such_study"]}, [])
     assert d.current.card_pick.value == custom[5]  # an unknown id changes nothing
+
+
+def test_a_served_page_shows_first_and_pools_the_findings_behind() -> None:
+    """With defer (served by Voila), the landing appears at once saying the trials are being
+    pooled; the table and the status follow when the background pooling ends."""
+    import time
+
+    model = Model(load(DATA))
+    d = Dashboard(model, defer=True)
+    view = d.current
+    assert "Pooling the trials" in d.status.value and not view.built
+    deadline = time.monotonic() + 60
+    while not view.built and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert view.built and "explorer-sof" in view.table.value and view.message.value == ""
+    f = model.findings(d.state)
+    assert f"{len(f)} comparisons" in d.status.value
+    d.pick(designs=())  # a new selection's table is pooled behind too, then shown
+    deadline = time.monotonic() + 60
+    while "Pooling" in d.status.value and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f"{len(model.findings(d.state))} comparisons" in d.status.value

@@ -9,6 +9,9 @@ only connects them. Every string from the data that reaches HTML is escaped.
 from __future__ import annotations
 
 import html
+import logging
+import os
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -32,6 +35,7 @@ from explorer.dashboard.views import (
 from explorer.data import DataError, load
 
 TITLE = "Injection therapies for back pain: evidence explorer"
+log = logging.getLogger(__name__)
 
 
 def error_panel(exc: Exception) -> w.HTML:
@@ -126,7 +130,12 @@ class Dashboard:
         view: str = "findings",
         present: bool = False,
         extras: dict[str, str] | None = None,
+        defer: bool = False,
     ):
+        #: pool a findings table not yet computed in a background thread (the page shows first)
+        self.defer = defer
+        self._pending: FilterState | None = None
+        self._synchronous: FilterState | None = None
         self.model = model
         self.state = state or FilterState()
         self.ignored = list(ignored or [])
@@ -282,6 +291,8 @@ class Dashboard:
         other outcomes' series the first time) is computed after it, so it never delays a redraw.
         """
         state, view = self.state, self.current
+        if view.name == "findings" and self._later(state):
+            return
         self.status.say(self.model, state, view.name, self.ignored)
         view.update(state)
         self._image_format()
@@ -291,6 +302,32 @@ class Dashboard:
             hint = self.status.hint(self.model, state)
             if hint:
                 self.status.say(self.model, state, view.name, self.ignored, hint)
+
+    def _later(self, state: FilterState) -> bool:
+        """With ``defer``, a findings table not yet computed is pooled in a background thread
+        while the page shows that it is coming (a served page appears before the pooling ends);
+        True if so. A table that failed is computed in the foreground, so its view shows why."""
+        if not self.defer or state == self._synchronous or self.model.has_findings(state):
+            return False
+        self.status.value = (
+            "<div class='explorer-status' aria-live='polite'>Pooling the trials of this selection…</div>"
+        )
+        self.current.waiting()
+        if self._pending != state:
+            self._pending = state
+            threading.Thread(target=self._pooled, args=(state,), name="explorer-findings", daemon=True).start()
+        return True
+
+    def _pooled(self, state: FilterState) -> None:
+        try:
+            self.model.findings(state)
+        except Exception:  # the foreground computes it again and the view says what went wrong
+            log.debug("findings failed in the background", exc_info=True)
+            self._synchronous = state
+        finally:
+            self._pending = None
+        if self.state == state and self.current.name == "findings":
+            self.update()
 
     def _drawn(self) -> None:
         self._label_figure()
@@ -377,6 +414,7 @@ def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:
             query = _page_query()
         state, ignored = urlstate.parse(query, model.known(), model.year_range())
         view, present = urlstate.parse_view(query)
-        return Dashboard(model, state, ignored, view, present, urlstate.parse_extras(query)).widget
+        served = os.environ.get("VOILA_BASE_URL") is not None  # Voila: show the page, then pool
+        return Dashboard(model, state, ignored, view, present, urlstate.parse_extras(query), defer=served).widget
     except Exception as exc:  # the page must say what is wrong, never go blank
         return error_panel(exc)

@@ -5,6 +5,7 @@ state (what the user picked) -> derived data (filtered series, pools, tables) ->
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,8 @@ class Model:
     _cache: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     _filtered: dict[FilterState, pd.DataFrame] = field(default_factory=dict)
     _per_state: dict[tuple, object] = field(default_factory=dict)
+    #: held while a findings table is computed (the page may compute one in a background thread)
+    _computing: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
         ev = self.ev
@@ -101,10 +104,11 @@ class Model:
         """Studies with an intervention arm that passes the arm-level filters: their comparator
         arms stay in view (a filter picks a comparison, not an arm)."""
         key = ("arm_studies", *(getattr(state, f.name) for f in FILTERS if f.level == "arm"))
-        if key not in self._per_state:
+        found = self._per_state.get(key)
+        if found is None:
             st = self.study_therapy
-            self._remember(key, set(st["study_id"][filters.mask(st, state, "studies", levels=("arm",))]))
-        return self._per_state[key]
+            found = self._remember(key, set(st["study_id"][filters.mask(st, state, "studies", levels=("arm",))]))
+        return found
 
     def _mask(self, df: pd.DataFrame, state: FilterState, rows: str, **kw) -> np.ndarray:
         """:func:`explorer.dashboard.filters.mask` with this evidence's study lookups."""
@@ -153,21 +157,23 @@ class Model:
         if state.measure != "difference" or state.outcome == RESPONDERS:
             return None
         key = ("curves", state)
-        if key not in self._per_state:
-            from explorer.analysis.timecourse import timecourse
+        if key in self._per_state:
+            return self._per_state.get(key)
+        from explorer.analysis.timecourse import timecourse
 
-            at = np.unique(np.round(np.geomspace(0.5, 260, 48), 3))
-            data = rows[rows["effect_kind"] == "contrast"] if "effect_kind" in rows else rows
-            fit = timecourse(data, by=["therapy", "comparator_kind"], at=at, **self.rules(state)) if len(data) else None
-            self._remember(key, fit)
-        return self._per_state[key]
+        at = np.unique(np.round(np.geomspace(0.5, 260, 48), 3))
+        data = rows[rows["effect_kind"] == "contrast"] if "effect_kind" in rows else rows
+        fit = timecourse(data, by=["therapy", "comparator_kind"], at=at, **self.rules(state)) if len(data) else None
+        return self._remember(key, fit)
 
-    def _remember(self, key: tuple, value) -> None:
+    def _remember(self, key: tuple, value):
         """Results memoised per selection (pools, curves): bounded, like :meth:`filtered`, so a
-        long session of filter changes does not grow the kernel."""
+        long session of filter changes does not grow the kernel. Returns ``value`` (another
+        thread may clear the memo at any time: callers use what they computed)."""
         if len(self._per_state) > 32:
             self._per_state.clear()
         self._per_state[key] = value
+        return value
 
     def effects(self, outcome: str, measure: str, comparators: str) -> pd.DataFrame:
         """:func:`explorer.analysis.effects.effects` of the whole evidence, computed once."""
@@ -178,27 +184,37 @@ class Model:
             self._cache[key] = effects(self.ev, outcome, measure, comparators=comparators)
         return self._cache[key]
 
+    @staticmethod
+    def _findings_key(state: FilterState) -> tuple:
+        """One findings table serves every outcome, measure, therapy, comparator and window."""
+        return ("findings", state.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
+
+    def has_findings(self, state: FilterState) -> bool:
+        """Whether the findings of ``state`` are computed (asking for them then costs nothing)."""
+        return self._findings_key(state) in self._per_state
+
     def findings(self, state: FilterState) -> pd.DataFrame:
         """The summary-of-findings rows of the selection: study-level filters pick the trials,
         therapy / comparator / follow-up filters pick the rows (a comparison, not an arm)."""
         from explorer.analysis.findings import FINDING_OUTCOMES, findings
 
         definition = self.comparator_definition(state)
-        key = ("findings", state.with_(outcome="pain", measure="final", therapies=(), comparators=(), windows=()))
-        if key not in self._per_state:
-            st = self.study_therapy[self._mask(self.study_therapy, key[1], "studies")]
-            frames = {(o, m): self.effects(o, m, definition) for o, m in FINDING_OUTCOMES}
-            self._remember(
-                key,
-                findings(
-                    self.ev,
-                    studies=set(st["study_id"]),
-                    comparators=definition,
-                    effect_frames=frames,
-                    **self.rules(state),
-                ),
-            )
-        f = self._per_state[key]
+        key = self._findings_key(state)
+        with self._computing:  # a second thread asking for the same table waits for the first
+            f = self._per_state.get(key)
+            if f is None:
+                st = self.study_therapy[self._mask(self.study_therapy, key[1], "studies")]
+                frames = {(o, m): self.effects(o, m, definition) for o, m in FINDING_OUTCOMES}
+                f = self._remember(
+                    key,
+                    findings(
+                        self.ev,
+                        studies=set(st["study_id"]),
+                        comparators=definition,
+                        effect_frames=frames,
+                        **self.rules(state),
+                    ),
+                )
         return f[self._mask(f, state, "contrasts", levels=("arm", "comparison", "row"))].reset_index(drop=True)
 
     @staticmethod

@@ -95,6 +95,15 @@ class View:
         """What the link to this view carries besides the filters (nothing, for most views)."""
         return {}
 
+    def waiting(self) -> None:
+        """Say that this view's numbers are being computed (before it is built, in its place)."""
+        note = "<p class='explorer-muted explorer-waiting'>Pooling the trials of this selection…</p>"
+        if not self.built:
+            self.message.value = note
+            self.box.children = [self.message]
+        else:
+            self.message.value = note
+
     def set_present(self, present: bool) -> None:
         """Size the plot's text for a room (or back for a screen)."""
         self.present = present
