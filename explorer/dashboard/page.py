@@ -293,8 +293,8 @@ class Dashboard:
         state, view = self.state, self.current
         if view.name == "findings" and self._later(state):
             return
+        view.update(state)  # the view first: its message reaches the browser before the status's
         self.status.say(self.model, state, view.name, self.ignored)
-        view.update(state)
         self._image_format()
         self._show_link()
         self._fill_exports()

@@ -199,6 +199,9 @@ class TimeView(View):
             layout["yaxis"].update(range=list(full), autorange=False)
         else:
             layout["yaxis"]["autorange"] = True
+        # only what is drawn travels: a hidden trace still costs plotly.js a pass on every redraw,
+        # and a therapy without data leaves the legend
+        spec["data"] = [t for t in spec["data"] if t.get("visible", True) is not False]
         return spec
 
 
