@@ -182,6 +182,7 @@ LANDING = "table.explorer-sof"  # the findings table, the first view
 
 SCREENSHOTS = [
     ("findings", "?design=all"),
+    ("effect-direction", "?design=all&form=plot"),
     ("efficacy-over-time", "?view=time&design=all"),
     ("difference-pooled", "?view=time&show=difference&design=all&inferred=1"),
     ("safety", "?view=safety&design=all&therapy=epidural_steroid"),
@@ -204,7 +205,7 @@ def test_screenshots_of_every_view(browser, voila, tmp_path: Path) -> None:
         page.wait_for_selector(".explorer-status", timeout=120_000)
         if name == "findings":
             page.wait_for_selector(LANDING, timeout=60_000)
-        elif name != "summary":
+        elif name != "summary":  # every other view draws a plot (the effect-direction one too)
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
         page.wait_for_timeout(500)
         shot = tmp_path / f"{name}.png"

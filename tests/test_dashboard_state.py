@@ -415,3 +415,23 @@ def test_a_served_page_shows_first_and_pools_the_findings_behind() -> None:
     while "Pooling" in d.status.value and time.monotonic() < deadline:
         time.sleep(0.05)
     assert f"{len(model.findings(d.state))} comparisons" in d.status.value
+
+
+def test_the_effect_direction_plot_is_in_the_link(model: Model) -> None:
+    d = Dashboard(model)
+    assert "form=" not in d.link.value
+    d.current.form.value = "plot"
+    assert "form=plot" in d.link.value
+    again = Dashboard(model, extras={"form": "plot"}).current
+    assert again.form.value == "plot" and again.plot in again.body.children
+    d.current.form.value = "table"
+    assert "form=" not in d.link.value
+
+
+def test_the_status_line_speaks_of_what_the_tab_shows(model: Model) -> None:
+    d = Dashboard(model, view="safety")
+    ae = model.harms(d.state)
+    assert f"{ae['study_id'].nunique()} studies report adverse events in this selection ({len(ae)} counts" in d.status.value
+    assert "choose under Outcome" not in d.status.value  # no outcome hint where no outcome is drawn
+    d.tabs.select("studies")
+    assert f"{model.studies(d.state)['study_id'].nunique()} studies match these filters." in d.status.value

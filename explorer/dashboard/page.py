@@ -70,12 +70,25 @@ class StatusLine(w.HTML):
                 f"{len(f)} comparisons: {int((f['k'] > 0).sum())} with a pooled estimate or one trial's "
                 f"estimate, {int((f['k'] == 0).sum())} with trials reporting only a direction."
             )
+        elif view == "safety":  # the outcome does not apply here: say what the harms rest on
+            ae = model.harms(state)
+            n = ae["study_id"].nunique()
+            text = (
+                f"{n} {'study reports' if n == 1 else 'studies report'} adverse events in this selection "
+                f"({len(ae)} {'count' if len(ae) == 1 else 'counts'} per group)."
+            )
+        elif view in ("map", "studies", "summary"):  # every outcome: the studies are the answer
+            text = f"{studies} {'study matches' if studies == 1 else 'studies match'} these filters."
         else:
             text = model.status(state, model.filtered(state))
+        also = (
+            ""
+            if view in ("map", "studies", "summary")
+            else f"<span class='explorer-muted'>({studies} {'study matches' if studies == 1 else 'studies match'} "
+            "the filters for any outcome.)</span>"
+        )
         self.value = (
-            f"<div class='explorer-status' aria-live='polite'>{html.escape(text)} "
-            f"<span class='explorer-muted'>({studies} {'study matches' if studies == 1 else 'studies match'} "
-            f"the filters for any outcome.)</span></div>{notice}{hint}"
+            f"<div class='explorer-status' aria-live='polite'>{html.escape(text)} {also}</div>{notice}{hint}"
         )
 
     @staticmethod
@@ -182,6 +195,7 @@ class Dashboard:
         extras = extras or {}
         forest.wanted = extras.get("comparison")
         forest.wanted_omit = tuple(x for x in extras.get("omit", "").split(",") if x)
+        self.tabs.view("findings").wanted_form = extras.get("form")
         self.present.observe(lambda _c: self._present(), names="value")
         self.image_format.observe(lambda _c: self._image_format(), names="value")
         header = w.HTML(
@@ -298,7 +312,7 @@ class Dashboard:
         self._image_format()
         self._show_link()
         self._fill_exports()
-        if view.name != "findings":
+        if view.name in ("time", "forest"):  # where one outcome is drawn
             hint = self.status.hint(self.model, state)
             if hint:
                 self.status.say(self.model, state, view.name, self.ignored, hint)

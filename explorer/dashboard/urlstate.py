@@ -19,7 +19,11 @@ MAX_QUERY = 2000
 VIEWS = ("findings", "time", "forest", "map", "safety", "studies", "summary")
 #: what a view's link may carry besides the filters (the forest plot's comparison and the studies
 #: it leaves out); checked here for their characters, then by the view against what it offers
-EXTRAS = {"comparison": re.compile(r"[A-Za-z0-9_|]{1,200}"), "omit": re.compile(r"[A-Za-z0-9_.,-]{1,600}")}
+EXTRAS = {
+    "comparison": re.compile(r"[A-Za-z0-9_|]{1,200}"),
+    "omit": re.compile(r"[A-Za-z0-9_.,-]{1,600}"),
+    "form": re.compile(r"table|plot"),  # the findings as a table or as the effect-direction plot
+}
 #: keys that are not filters: the view shown, presentation mode, the view's extras
 PAGE_KEYS = ("view", "present", *EXTRAS)
 

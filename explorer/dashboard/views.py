@@ -385,11 +385,11 @@ class FindingsView(View):
         self.to_time.on_click(lambda _b: self._open("time"))
         self.form = w.ToggleButtons(
             options=[("Table", "table"), ("Effect-direction plot", "plot")],
-            value="table",
+            value=getattr(self, "wanted_form", None) or "table",
             tooltip="The same findings as a table, or as an effect-direction plot (Cochrane SWiM guidance)",
             style={"button_width": "auto"},
         )
-        self.form.observe(lambda _c: self.redraw(self.state), names="value")
+        self.form.observe(lambda _c: self._switched(), names="value")
         self.plot_note = w.HTML(
             "<div class='explorer-muted'>Each cell: the trials of one comparison at one follow-up time, by "
             "direction of effect (▲ favours the injection, ◆ no clear difference, ▼ favours the comparator); "
@@ -406,6 +406,16 @@ class FindingsView(View):
     @property
     def export_name(self) -> str:
         return "effect-direction"
+
+    def link_extras(self) -> dict[str, str]:
+        """The effect-direction plot is in the link (the table is the default)."""
+        return {"form": "plot"} if self.built and self.form.value == "plot" else {}
+
+    def _switched(self) -> None:
+        """Table or plot: redraw, and let the page update its link (the form is in it)."""
+        self.redraw(self.state)
+        if self.form.value == "table" and self.on_drawn is not None:
+            self.on_drawn()  # the plot's drawing calls it itself
 
     def _open(self, view: str) -> None:
         if self.row.value:
