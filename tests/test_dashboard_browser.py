@@ -427,3 +427,30 @@ def test_figure_for_a_slide_downloads_with_title_and_sources(browser, voila, tmp
     assert path.stat().st_size > 20_000
     assert external == []
     page.close(run_before_unload=True)
+
+
+def test_transforaminal_question_in_two_clicks(browser, voila) -> None:
+    """The README's first question: open Approach, tick Transforaminal epidural; the findings
+    table then holds the transforaminal trials' comparisons, as the model computes them."""
+    from explorer.dashboard.state import FilterState, Model
+    from explorer.data import load
+
+    from .conftest import DATA
+
+    model = Model(load(DATA))
+    want = model.findings(FilterState(approaches=("transforaminal",)))
+    server = voila()
+    page, external = open_dashboard(browser, server, "", (1366, 768))
+    page.wait_for_selector(LANDING, timeout=120_000)
+    approach = page.locator(".explorer-filter[data-filter='approaches']")
+    approach.locator("summary").click()  # click 1: open the section
+    approach.get_by_label("Transforaminal epidural", exact=True).check()  # click 2
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('table.explorer-sof tbody tr').length === n", arg=len(want), timeout=60_000
+    )
+    assert "approach=transforaminal" in page.locator("a.explorer-share").get_attribute("href")
+    rows = page.locator("table.explorer-sof tbody tr").all_inner_texts()
+    placebo = want[(want["therapy"] == "epidural_steroid") & (want["comparator_kind"] == "placebo_sham")]
+    assert sum("Epidural steroid injection vs placebo/sham" in r.replace("\n", " ") for r in rows) == len(placebo) > 0
+    assert external == []
+    page.close(run_before_unload=True)
