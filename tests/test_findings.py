@@ -104,5 +104,6 @@ def test_randomised_numbers_stand_in_only_when_every_trial_has_one() -> None:
            "ci_lb": -2.0, "ci_ub": 0.0, "pi_lb": np.nan, "pi_ub": np.nan, "studies": "A 2001", "direction_arm": 0,
            "direction_neither": 0, "direction_comparator": 0, "direction_studies": "", "review": "",
            "review_short": "", "how_sure": "very low", "how_sure_text": "", "sentence": ""}  # fmt: skip
-    assert "100 randomised; analysed n not reported" in findings_html(pd.DataFrame([row]), {}, {})
+    page = findings_html(pd.DataFrame([row]), {}, {})
+    assert "1 (100 randomised)" in page and "arm sizes not printed" in page
     assert "n not reported" in findings_html(pd.DataFrame([{**row, "n_randomised": np.nan}]), {}, {})

@@ -53,6 +53,13 @@ def _direction(r: pd.Series) -> str:
     )
 
 
+def _trials_title(r: pd.Series) -> str:
+    """The trials of a row, and where its participant number comes from."""
+    if pd.isna(r["n_participants"]) and pd.notna(r.get("n_randomised", np.nan)):
+        return f"{r['studies']} (arm sizes not printed in the pooled rows: the trials' randomised numbers)"
+    return str(r["studies"])
+
+
 def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels: dict[str, str], caption: str = "") -> str:
     """The table. Columns: comparison, when, outcome, trials (participants), effect (95% CI),
     prediction interval, trials reporting only a direction (▲ favour the therapy, ◆ no
@@ -74,13 +81,13 @@ def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels:
         if pd.notna(r["n_participants"]):
             n = f" ({int(r['n_participants'])})"
         elif pd.notna(r.get("n_randomised", np.nan)):
-            n = f" ({int(r['n_randomised'])} randomised; analysed n not reported)"
+            n = f" ({int(r['n_randomised'])} randomised)"  # the cell's title says why
         else:
             n = " (n not reported)"
         trials = f"{int(r['k'])}{n}" if r["k"] else "0"
         body.append(
             f"<tr><td>{_e(comparison)}</td><td>{_e(WINDOW_WORDS.get(r['window'], r['window']))}</td>"
-            f"<td>{_e(outcome)}</td><td class='num' title='{_e(r['studies'])}'>{trials}</td>"
+            f"<td>{_e(outcome)}</td><td class='num' title='{_e(_trials_title(r))}'>{trials}</td>"
             f"<td class='num'>{_e(_effect(r))}</td><td class='num'>{_e(_pi(r))}</td><td>{_direction(r)}</td>"
             f"<td class='review' title='{_e(r['review'])}'>{_e(r.get('review_short', r['review']))}</td>"
             f"<td class='{SURE_CLASS.get(r['how_sure'], '')}' title='{_e(r['how_sure_text'])}'>"
