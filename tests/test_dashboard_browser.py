@@ -448,6 +448,9 @@ def test_transforaminal_question_in_two_clicks(browser, voila) -> None:
     page.wait_for_function(
         "(n) => document.querySelectorAll('table.explorer-sof tbody tr').length === n", arg=len(want), timeout=60_000
     )
+    page.wait_for_function(  # the status line is the last thing an update writes
+        "() => !document.querySelector('.explorer-status').textContent.includes('Pooling')", timeout=60_000
+    )
     assert "approach=transforaminal" in page.locator("a.explorer-share").get_attribute("href")
     rows = page.locator("table.explorer-sof tbody tr").all_inner_texts()
     placebo = want[(want["therapy"] == "epidural_steroid") & (want["comparator_kind"] == "placebo_sham")]

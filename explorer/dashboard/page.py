@@ -327,6 +327,7 @@ class Dashboard:
             "<div class='explorer-status' aria-live='polite'>Pooling the trials of this selection…</div>"
         )
         self.current.waiting()
+        self._show_link()  # the link follows the filters at once
         if self._pending != state:
             self._pending = state
             threading.Thread(target=self._pooled, args=(state,), name="explorer-findings", daemon=True).start()
