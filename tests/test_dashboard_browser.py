@@ -358,6 +358,9 @@ def test_landing_findings_answer_and_open_a_forest_plot(browser, voila, size) ->
         ".filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
     )
     assert cut == [], cut
+    if size[0] >= 1366:  # the whole findings table is in view ("In words" included); narrower, it scrolls
+        wrap = page.locator(".explorer-sof-wrap")
+        assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), wrap.evaluate("e => [e.scrollWidth, e.clientWidth]")
     page.get_by_role("button", name="Forest plot").click()
     page.wait_for_selector(".js-plotly-plot .gtitle", timeout=60_000)
     assert "95% CI" in page.locator(".js-plotly-plot .gtitle").first.text_content()

@@ -87,8 +87,8 @@ def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels:
         trials = f"{int(r['k'])}{n}" if r["k"] else "0"
         body.append(
             f"<tr><td>{_e(comparison)}</td><td>{_e(WINDOW_WORDS.get(r['window'], r['window']))}</td>"
-            f"<td>{_e(outcome)}</td><td class='num' title='{_e(_trials_title(r))}'>{trials}</td>"
-            f"<td class='num'>{_e(_effect(r))}</td><td class='num'>{_e(_pi(r))}</td><td>{_direction(r)}</td>"
+            f"<td>{_e(outcome)}</td><td class='count' title='{_e(_trials_title(r))}'>{trials}</td>"
+            f"<td class='num'>{_e(_effect(r))}</td><td class='count'>{_e(_pi(r))}</td><td>{_direction(r)}</td>"
             f"<td class='review' title='{_e(r['review'])}'>{_e(r.get('review_short', r['review']))}</td>"
             f"<td class='{SURE_CLASS.get(r['how_sure'], '')}' title='{_e(r['how_sure_text'])}'>"
             f"{_e(r['how_sure'] if r['k'] else '–')}</td><td class='words'>{_e(r['sentence'])}</td></tr>"
