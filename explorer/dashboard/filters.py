@@ -26,16 +26,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from explorer.analysis.harmonise import OUTCOMES
 from explorer.analysis.series import RESPONDERS
 from explorer.analysis.windows import DEFAULT_WINDOWS
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 MEASURES = {
     "final": "Value at follow-up",
@@ -171,21 +169,21 @@ def clean(state_values: Mapping[str, Any], known: Mapping[str, Sequence[str]], y
         elif f.kind == "switch":
             changes[f.name] = bool(raw)
         elif f.kind == "years":
-            lo, hi = (_year(v) for v in [*(raw if isinstance(raw, (list, tuple)) else ()), None, None][:2])
+            lo, hi = (_integer(v) for v in [*(raw if isinstance(raw, (list, tuple)) else ()), None, None][:2])
             if lo is not None and hi is not None and lo > hi:
                 lo, hi = hi, lo
             lo = None if lo is None or lo <= years[0] else min(lo, years[1])
             hi = None if hi is None or hi >= years[1] else max(hi, years[0])
             changes[f.name] = (lo, hi)
         elif f.kind == "at_least":
-            n = _year(raw)  # an int or None, from anything
+            n = _integer(raw)
             changes[f.name] = min(max(0, n or 0), 99_999)
     return FilterState().with_(**changes), dropped
 
 
-def _year(value: Any) -> int | None:
-    """An integer from a loose value (a number or digits), else None: the panel's values come
-    from a browser and are not trusted."""
+def _integer(value: Any) -> int | None:
+    """An integer from a loose value (a number or digits), else None: the panel's values (years,
+    a minimum n) come from a browser and are not trusted."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)) and np.isfinite(value):
@@ -246,39 +244,40 @@ def mask(
     if not len(df):
         return keep
     study = df["study_id"].to_numpy() if "study_id" in df.columns else None
+    follows = None  # comparator arms whose study has an intervention arm that passes (computed once)
     for f in FILTERS:
         value = getattr(state, f.name)
-        if f.level not in levels or (value == f.default and f.kind != "many") or (f.kind == "many" and not value):
-            continue
-        if f.level == "row" and rows == "studies":
+        if f.level not in levels or not _narrows(f, value) or (f.level == "row" and rows == "studies"):
             continue
         if f.level == "arm" and rows == "arms" and "role" in df.columns and arm_studies is not None:
             comparator = (df["role"] == "comparator").to_numpy()
             own = df[f.column].isin(value).to_numpy() if f.column in df.columns else np.zeros(len(df), bool)
-            follows = np.isin(study, list(arm_studies(state))) if study is not None else comparator
+            if follows is None:
+                follows = np.isin(study, list(arm_studies(state))) if study is not None else comparator
             keep &= np.where(comparator, follows, own)
-            continue
-        if f.level == "comparison" and rows != "contrasts":
+        elif f.level == "comparison" and rows != "contrasts":
             wanted = set(value)
             lookup = study_comparators or {}
             keep &= np.fromiter((bool(lookup.get(s, frozenset()) & wanted) for s in study), bool, len(df))
-            continue
-        if f.column not in df.columns:
-            continue
-        column = df[f.column]
-        if f.kind == "many":
-            keep &= column.isin(value).to_numpy()
-        elif f.kind == "years":
-            import pandas as pd
-
-            years = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-            lo, hi = value
-            if lo is not None:
-                keep &= years >= lo
-            if hi is not None:
-                keep &= years <= hi
-        elif f.kind == "at_least":
-            import pandas as pd
-
-            keep &= pd.to_numeric(column, errors="coerce").fillna(0).to_numpy() >= value
+        elif f.column in df.columns:
+            keep &= _test(f, df[f.column], value)
     return keep
+
+
+def _narrows(f: Filter, value: Any) -> bool:
+    """Whether ``value`` of ``f`` leaves rows out (an empty set or a default bound does not)."""
+    return bool(value) if f.kind == "many" else value != f.default
+
+
+def _test(f: Filter, column: pd.Series, value: Any) -> np.ndarray:
+    """The rows whose ``column`` passes ``f`` at ``value``."""
+    if f.kind == "many":
+        return column.isin(value).to_numpy()
+    numbers = pd.to_numeric(column, errors="coerce")
+    if f.kind == "years":
+        years = numbers.to_numpy(dtype=float)
+        lo, hi = value
+        return (years >= lo if lo is not None else True) & (years <= hi if hi is not None else True)
+    if f.kind == "at_least":
+        return numbers.fillna(0).to_numpy() >= value
+    return np.ones(len(column), dtype=bool)
