@@ -10,25 +10,24 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def prepare(data_dir: str | None = None, ready: threading.Event | None = None, box: list | None = None) -> Any:
+def prepare(data_dir: str | None = None, on_ready: Callable[[Any], None] | None = None) -> Any:
     """The evidence loaded and the landing selection derived (its rows and its findings table):
-    what the next page's ``app()`` needs first. ``ready`` is set (and the model put in ``box``)
-    as soon as the model can serve a page, before its findings table is computed: a page may
-    start with the model while the table is still being pooled."""
+    what the next page's ``app()`` needs first. ``on_ready(model)`` is called as soon as the
+    model can serve a page, before its findings table is computed: a page may start with the
+    model while the table is still being pooled."""
     from explorer.dashboard.state import FilterState, Model
     from explorer.data import load
 
     model = Model(load(data_dir))
     model.filtered(FilterState())
-    if box is not None:
-        box.append(model)
-    if ready is not None:
-        ready.set()
+    if on_ready is not None:
+        on_ready(model)
     model.findings(FilterState())  # the landing view's table: the largest part of a first page
     _give_back_memory()
     return model
@@ -51,7 +50,7 @@ class Start:
 
     def __init__(self, modules: tuple[str, ...] = (), data_dir: str | None = None):
         self.data_dir = data_dir
-        self._box: list[Any] = []
+        self._model: Any = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(modules,), name="explorer-preload", daemon=True)
         self._thread.start()
@@ -60,11 +59,15 @@ class Start:
         try:
             for name in modules:
                 importlib.import_module(name)
-            prepare(self.data_dir, self._ready, self._box)
+            prepare(self.data_dir, self._hand_over)
         except Exception:  # app() reports any problem with the data on the page, in words
             log.debug("dashboard not prepared", exc_info=True)
         finally:
             self._ready.set()
+
+    def _hand_over(self, model: Any) -> None:
+        self._model = model
+        self._ready.set()
 
     def model(self, timeout: float = 120) -> Any:
         """The prepared model, as soon as it can serve a page (its findings table may still be in
@@ -72,7 +75,7 @@ class Start:
         failed."""
         if self._thread is not threading.current_thread():
             self._ready.wait(timeout)
-        return self._box[0] if self._box else None
+        return self._model
 
 
 def start(modules: tuple[str, ...] = (), data_dir: str | None = None) -> Start:
