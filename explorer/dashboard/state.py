@@ -25,7 +25,8 @@ class Model:
     """The evidence plus cached series; every filter is a boolean mask on a cached frame."""
 
     ev: Evidence
-    _cache: dict[tuple, pd.DataFrame] = field(default_factory=dict)
+    #: what depends on the evidence only (series, effects, choices): computed once per kernel
+    _cache: dict[tuple, object] = field(default_factory=dict)
     _filtered: dict[FilterState, pd.DataFrame] = field(default_factory=dict)
     _per_state: dict[tuple, object] = field(default_factory=dict)
     #: held while a findings table is computed (the page may compute one in a background thread)
@@ -68,14 +69,21 @@ class Model:
         return self._cache[key]
 
     def known(self) -> dict[str, list[str]]:
-        """Every filter's known codes (what a link or the panel may pick)."""
-        return {f.name: [code for code, _ in self.choices(f.name)] for f in FILTERS if f.kind in ("one", "many")}
+        """Every filter's known codes (what a link or the panel may pick). Asked on every panel
+        change, so made once."""
+        if ("known",) not in self._cache:
+            self._cache[("known",)] = {
+                f.name: [code for code, _ in self.choices(f.name)] for f in FILTERS if f.kind in ("one", "many")
+            }
+        return self._cache[("known",)]
 
     def therapy_codes(self) -> list[str]:
         """Therapies of every arm in the data (control arms too), in the vocabulary's order: the
-        efficacy plot's traces."""
-        have = set(self.ev.arms["therapy"].dropna())
-        return [code for code in self.labels("arms", "therapy") if code in have]
+        efficacy plot's traces (asked on every redraw, so made once)."""
+        if ("therapy_codes",) not in self._cache:
+            have = set(self.ev.arms["therapy"].dropna())
+            self._cache[("therapy_codes",)] = [code for code in self.labels("arms", "therapy") if code in have]
+        return self._cache[("therapy_codes",)]
 
     def state_from(self, loose: dict) -> tuple[FilterState, list[str]]:
         """A valid state from loose values (the panel's, or a link's): see :func:`filters.clean`."""
