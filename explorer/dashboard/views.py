@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 log = logging.getLogger(__name__)
+#: comparator classes as the findings table and its export name them
+COMPARATOR_WORDS = {"placebo_sham": "placebo/sham", "active": "active", "conservative": "conservative care"}
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -428,7 +430,7 @@ class FindingsView(View):
         f = m.findings(state)
         self.frame = f
         therapies = m.labels("arms", "therapy")
-        kinds = {"placebo_sham": "placebo/sham", "active": "active", "conservative": "conservative care"}
+        kinds = COMPARATOR_WORDS
         if self.form.value == "plot":  # drawn only when asked for: the table is the landing view
             self.show(direction_spec(f, therapies, kinds))
             self.body.children = [self.plot_note, self.plot]
@@ -721,7 +723,7 @@ def exports_html(model: Model, state: FilterState, version: str) -> str:
     sof = model.findings(state)
     if len(sof):
         therapies = model.labels("arms", "therapy")
-        kinds = {"placebo_sham": "placebo/sham", "active": "active", "conservative": "conservative care"}
+        kinds = COMPARATOR_WORDS
         labels = cites.set_index("study_id")["label"]
         sources = "; ".join(
             f"{labels.get(s, s)} (doi {d})" if isinstance(d, str) and d else str(labels.get(s, s))
