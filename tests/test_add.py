@@ -32,6 +32,8 @@ study:
   indication: radiculopathy
   risk_of_bias: not_assessed
   source_locator: abstract
+  scope: in
+  design_source: "abstract: 'randomized'"
 arms:
   - arm_id: steroid
     arm_label: TF steroid
@@ -257,6 +259,11 @@ def test_interactive_add(data_copy: Path, tmp_path: Path) -> None:
         "",
         "abstract",
         "",  # study ... notes
+        "",  # reference_url
+        "in",  # scope
+        "",  # scope_reason
+        "abstract",  # design_source
+        "",  # pilot
         "n",
     ]  # no arms
     proc = run_interactive(data_copy, "\n".join(answers) + "\n" + "n\n" * 3)

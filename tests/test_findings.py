@@ -10,7 +10,7 @@ from explorer.analysis.findings import direction_counts, findings
 from explorer.data import load
 from explorer.figures.findings import findings_html, findings_page
 
-from .builders import make_package
+from .builders import make_package, review_estimate
 from .test_effects import trial
 
 
@@ -33,16 +33,14 @@ def _package(tmp_path: Path):
                    measure="test", favours="arm", scale_min="", scale_max="", scale_basis="", higher_is_better=""))  # fmt: skip
     reviews = dict(study_id="rev2019", label="Rev 2019", doi="10.1000/r", design="systematic_review",
                    blinding="not_applicable")  # fmt: skip
-    d = make_package(tmp_path / "d", [s1, s2, s3, reviews], a1 + a2 + a3, o1 + o2 + o3)
-    (d / "review_estimates.csv").write_text(
-        "estimate_id,study_id,therapy,comparator_kind,comparison,domain,timing,time_weeks_min,time_weeks_max,"
-        "effect_measure,scale,estimate,ci_lb,ci_ub,k_studies,n_participants,i2,model,locator,notes\n"
-        "rev2019_re01,rev2019,epidural_steroid,placebo_sham,ESI vs placebo,pain_leg,short,2,13,md,0-10,-0.6,"
-        "-1.1,-0.1,5,600,20,random,abstract,negative favours ESI\n"
-        "rev2019_re02,rev2019,epidural_steroid,placebo_sham,ESI vs placebo,pain_leg,long,52,,md,0-10,-0.1,"
-        "-0.5,0.3,3,300,0,random,abstract,negative favours ESI\n",
-        encoding="utf-8",
-    )
+    estimates = [
+        review_estimate("rev2019_re01", (-0.6, -1.1, -0.1), timing="short", time_weeks_min=2, time_weeks_max=13,
+                        scale_min=0, scale_max=10, k_studies=5, n_participants=600, i2=20,
+                        notes="negative favours ESI"),
+        review_estimate("rev2019_re02", (-0.1, -0.5, 0.3), timing="long", time_weeks_min=52, scale_min=0,
+                        scale_max=10, k_studies=3, n_participants=300, i2=0, notes="negative favours ESI"),
+    ]  # fmt: skip
+    d = make_package(tmp_path / "d", [s1, s2, s3, reviews], a1 + a2 + a3, o1 + o2 + o3, review_estimates=estimates)
     return load(d)
 
 

@@ -127,16 +127,16 @@ def _review_text(
         hi = np.inf if pd.isna(hi) else float(hi)
         if hi < win.lower or lo > win.upper:
             continue
-        ci = f" ({r.ci_lb:g} to {r.ci_ub:g})" if pd.notna(r.ci_lb) else ""
-        scale = f" on {r.scale}" if isinstance(r.scale, str) and r.scale else ""
+        ci = f" ({r.ci_lb_printed:g} to {r.ci_ub_printed:g})" if pd.notna(r.ci_lb_printed) else ""
+        scale = f" on {r.scale_min:g}-{r.scale_max:g}" if pd.notna(r.scale_max) else ""
         k = f", {int(r.k_studies)} trials" if pd.notna(r.k_studies) else ""
         sign = re.search(r"[^.;]*favou?rs?[^.;]*", str(r.notes)) if isinstance(r.notes, str) else None
         direction = f"; {sign.group(0).strip()}" if sign else ""
         name = labels.get(r.study_id, r.study_id)
         texts.append(
             (
-                f"{name} ({r.comparison}): {str(r.effect_measure).upper()} {r.estimate:g}{ci}{scale}{k}{direction}",
-                f"{name}: {str(r.effect_measure).upper()} {r.estimate:g}{ci}",
+                f"{name} ({r.comparison}): {str(r.effect_measure).upper()} {r.estimate_printed:g}{ci}{scale}{k}{direction}",
+                f"{name}: {str(r.effect_measure).upper()} {r.estimate_printed:g}{ci}",
             )
         )
     return "; ".join(t for t, _ in texts), "; ".join(dict.fromkeys(s for _, s in texts))

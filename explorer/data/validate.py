@@ -200,7 +200,17 @@ RuleFn = Callable[[Row, Callable[[str, str], None]], None]
 def _study_rules(row: Row, report: Callable[[str, str], None]) -> None:
     v = row.values
     if not v["doi"] and not v["pmid"]:
-        report("doi", "a study needs a DOI or a PMID so that every number can be traced")
+        missing = [c for c in ("journal", "year", "volume_pages", "reference_url") if not v.get(c)]
+        if missing:
+            report(
+                "doi",
+                "a study needs a DOI or a PMID, or else its full reference (journal, year, volume_pages) "
+                f"and the reference_url of a stored page that prints it; missing: {', '.join(missing)}",
+            )
+    if v.get("scope") == "out" and not v.get("scope_reason"):
+        report("scope_reason", "an out-of-scope study needs its scope_reason")
+    if v.get("scope_reason") and v.get("scope") != "out":
+        report("scope_reason", "scope_reason is for out-of-scope studies only (scope 'out')")
     if v["parent_id"] and v["parent_id"] == v["study_id"]:
         report("parent_id", "a study cannot be its own parent cohort")
     if v["design"] == "systematic_review" and v["blinding"] not in ("not_applicable", None):
@@ -301,6 +311,7 @@ def _outcome_rules(row: Row, report: Callable[[str, str], None]) -> None:
             f"time 0 is the baseline; {measure} rows need the follow-up time they were counted at",
         )
     _comparability_rules(v, report)
+    _outcome_relay_rules(row, report)
     if measure == "test":
         return
     if v["domain"] in BINARY_DOMAINS and measure not in COUNTS:
@@ -367,16 +378,73 @@ def _ae_rules(row: Row, report: Callable[[str, str], None]) -> None:
         report("events", f"events ({v['events']}) exceed total ({v['total']})")
 
 
+def _normalised(v: dict[str, object]) -> tuple[float | None, float | None, float | None] | None:
+    """The printed estimate and CI in the project's convention (None when the convention is not
+    known): the data dictionary's rule, applied by the validator to check the stored values."""
+    conv = v["printed_convention"]
+    est, lb, ub = v["estimate_printed"], v["ci_lb_printed"], v["ci_ub_printed"]
+    if conv in ("negative_favours_therapy", "therapy_over_comparator", "improvement_negative"):
+        return est, lb, ub
+    if conv in ("positive_favours_therapy", "improvement_positive"):
+        if v["effect_measure"] in ("rr", "or"):
+            return None
+        return (-est if est is not None else None, -ub if ub is not None else None, -lb if lb is not None else None)
+    if conv == "comparator_over_therapy":
+        def inv(x: float | None) -> float | None:
+            return 1 / x if x not in (None, 0) else None
+        if v["effect_measure"] == "rd":
+            return (-est if est is not None else None, -ub if ub is not None else None, -lb if lb is not None else None)
+        return inv(est), inv(ub), inv(lb)
+    return None
+
+
 def _review_rules(row: Row, report: Callable[[str, str], None]) -> None:
     v = row.values
-    lb, ub, est = v["ci_lb"], v["ci_ub"], v["estimate"]
-    if (lb is None) != (ub is None):
-        report("ci_ub" if ub is None else "ci_lb", "a confidence interval needs both bounds")
-    elif lb is not None and ub is not None and not lb <= est <= ub:
-        report("ci_lb", f"the confidence interval [{lb:g}, {ub:g}] does not contain its estimate {est:g}")
+    for suffix in ("", "_printed"):
+        lb, ub, est = v["ci_lb" + suffix], v["ci_ub" + suffix], v["estimate" + suffix]
+        if (lb is None) != (ub is None):
+            report("ci_ub" + suffix if ub is None else "ci_lb" + suffix, "a confidence interval needs both bounds")
+        elif lb is not None and ub is not None and est is not None and not lb <= est <= ub:
+            report("ci_lb" + suffix, f"the confidence interval [{lb:g}, {ub:g}] does not contain its estimate {est:g}")
     lo, hi = v["time_weeks_min"], v["time_weeks_max"]
     if lo is not None and hi is not None and lo > hi:
         report("time_weeks_min", f"time_weeks_min ({lo:g}) is above time_weeks_max ({hi:g})")
+    if v["time_basis"] == "window" and lo is None and hi is None:
+        report("time_basis", "a 'window' estimate needs time_weeks_min or time_weeks_max")
+    if v["time_basis"] != "window" and (lo is not None or hi is not None):
+        report("time_basis", "time_weeks_min/max are for estimates placed in a stated window (time_basis 'window')")
+    single = v["design_basis"] == "single_arm"
+    if single != (v["comparison_class"] == "single_arm"):
+        report("comparison_class", "single-arm poolings take comparison_class 'single_arm', and only they do")
+    if v["comparator_kind"] and v["comparison_class"] in ("single_arm", "mixed_controls"):
+        report("comparator_kind", f"a {v['comparison_class']} estimate has no comparator_kind")
+    if (v["scale_min"] is None) != (v["scale_max"] is None):
+        report("scale_max" if v["scale_max"] is None else "scale_min", "give both scale_min and scale_max, or neither")
+    elif v["scale_min"] is not None and v["scale_min"] >= v["scale_max"]:
+        report("scale_max", "scale_max must be above scale_min")
+    if v["source"] == "relay" and not (v["relay_source"] and v["relay_url"]):
+        report("relay_source", "a relayed estimate needs relay_source and relay_url (the page it was read from)")
+    if v["convention_source"] == "inferred" and not v["convention_note"]:
+        report("convention_note", "an inferred convention needs its convention_note (how it was inferred)")
+    if v["estimate"] is not None and not v["printed_convention"]:
+        report("printed_convention", "a normalised estimate needs the printed_convention it was derived by")
+    expected = _normalised(v)
+    if v["printed_convention"] and expected is None and v["estimate"] is not None:
+        report("printed_convention", f"{v['printed_convention']} does not apply to a {v['effect_measure']} estimate")
+    if expected is not None:
+        for col, want in zip(("estimate", "ci_lb", "ci_ub"), expected, strict=True):
+            got = v[col]
+            if (got is None) != (want is None) or (
+                got is not None and want is not None and abs(got - want) > 5e-3 * max(1.0, abs(want))
+            ):
+                shown = "empty" if want is None else f"{want:.4g}"
+                report(col, f"does not follow from the printed value and {v['printed_convention']} (expected {shown})")
+
+
+def _outcome_relay_rules(row: Row, report: Callable[[str, str], None]) -> None:
+    v = row.values
+    if v.get("relay_url") and not v.get("relay_source"):
+        report("relay_source", "a relayed number needs relay_source (the citation of the page read)")
 
 
 RULES: dict[str, RuleFn] = {
