@@ -435,3 +435,38 @@ def test_the_status_line_speaks_of_what_the_tab_shows(model: Model) -> None:
     assert "choose under Outcome" not in d.status.value  # no outcome hint where no outcome is drawn
     d.tabs.select("studies")
     assert f"{model.studies(d.state)['study_id'].nunique()} studies match these filters." in d.status.value
+
+
+def _walk(d: Dashboard, states) -> list[tuple]:
+    failed = []
+    for state in states:
+        d.set_state(state)
+        for i, view in enumerate(d.views):
+            d.tabs.selected_index = i
+            if view.message.value:
+                failed.append((state, view.name, view.message.value))
+    return failed
+
+
+def test_every_single_filter_choice_answers_in_every_view(model: Model) -> None:
+    """Each tick box of each filter, alone, through every view: drawn or said why, never failed."""
+    from explorer.dashboard.filters import FILTERS
+
+    states = [
+        FilterState(**{f.name: (code,)})
+        for f in FILTERS
+        if f.kind == "many"
+        for code, _ in model.choices(f.name)
+    ]
+    assert len(states) > 40
+    assert _walk(Dashboard(model), states) == []
+
+
+def test_a_failing_view_hides_what_it_showed_before(model: Model, monkeypatch) -> None:
+    d = Dashboard(model, view="findings")
+    view = d.current
+    monkeypatch.setattr(type(view), "redraw", lambda self, state: 1 / 0)
+    d.set_state(FilterState(designs=()))
+    assert "could not be drawn" in view.message.value
+    shown_children = [c for c in view.box.children if c is not view.message and c.layout.display != "none"]
+    assert shown_children == []

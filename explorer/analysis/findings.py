@@ -190,6 +190,8 @@ def findings(
     cells = pooled[KEYS].drop_duplicates() if len(pooled) else pd.DataFrame(columns=KEYS)
     cells = pd.concat([cells, votes[KEYS]], ignore_index=True).drop_duplicates()
     table = cells.merge(pooled, on=KEYS, how="left") if len(pooled) else cells.assign(k=0)
+    if "studies" not in table:  # no cell of this selection was pooled: every row is direction-only
+        table = table.assign(studies=pd.Series(dtype=object, index=table.index))
     table = table[table["window"].astype(str) != ""]
     # direction-only trials: the votes of trials not already in the cell's pool, on the cell's first row
     dcols = ["direction_arm", "direction_neither", "direction_comparator"]

@@ -122,8 +122,17 @@ class View:
             else:
                 self.redraw(state)
             self.message.value = ""
+            self._hide_content(False)
         except Exception as exc:  # one view failing must not take the dashboard down
             self.message.value = problem_html(self.name, exc)
+            self._hide_content(True)  # never leave another selection's content under the message
+
+    def _hide_content(self, hide: bool) -> None:
+        if hide and self.message not in self.box.children:
+            self.box.children = [self.message, *self.box.children]
+        for child in self.box.children:
+            if child is not self.message:
+                child.layout.display = "none" if hide else None
 
 
 class TimeView(View):
