@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -253,3 +254,61 @@ def test_sigterm_stops_voila_and_its_kernels(tmp_path) -> None:
         if proc.poll() is None:
             proc.kill()
         err.close()
+
+
+def test_plain_voila_serves_the_dashboard_where_the_package_was_only_installed(tmp_path) -> None:
+    """``voila notebooks/dashboard.ipynb`` in an environment that installed the package and
+    nothing else (``pip install -e .``, conda, Binder: no template or kernelspec in its
+    share/jupyter): a bare environment that imports this one's packages, started in the
+    repository, serves the dashboard with our template (the page executes the notebook)."""
+    import site
+    import subprocess
+    import sys
+    import urllib.request
+
+    from explorer.serving.config import ROOT
+    from explorer.serving.harness import free_port
+    from explorer.serving.run import stop, wait_until_serving
+
+    env_dir = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    bare = env_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(bare), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(purelib) / "with_installed.pth").write_text(
+        "\n".join([*site.getsitepackages(), str(ROOT)]) + "\n", encoding="utf-8"
+    )
+    # the environment's Jupyter data as an install leaves it: Voila's and Jupyter's, not ours
+    ours = {("voila", "templates", "explorer"), ("kernels", "explorer-dashboard")}
+    source = Path(sys.prefix) / "share" / "jupyter"
+    for top in source.iterdir():
+        for item in top.rglob("*"):
+            rel = item.relative_to(source)
+            if len(rel.parts) > 3 or any(rel.parts[: len(o)] == o for o in ours):
+                continue
+            if len(rel.parts) == 3 or item.is_file() or item.is_symlink():
+                (env_dir / "share" / "jupyter" / rel).parent.mkdir(parents=True, exist_ok=True)
+                if not (env_dir / "share" / "jupyter" / rel).exists():
+                    (env_dir / "share" / "jupyter" / rel).symlink_to(item.resolve())
+    assert (env_dir / "share" / "jupyter" / "voila" / "templates" / "lab").exists()
+    assert not (env_dir / "share" / "jupyter" / "kernels" / "explorer-dashboard").exists()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+    port = free_port()
+    log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(bare), "-m", "voila", "notebooks/dashboard.ipynb", "--no-browser", f"--port={port}"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert wait_until_serving(proc, url, 90), (tmp_path / "voila.log").read_text()
+        with urllib.request.urlopen(url, timeout=240) as page:
+            status, body = page.status, page.read().decode("utf-8", "replace")
+    finally:
+        stop(proc)
+        log.close()
+    assert status == 200
+    assert "voila/templates/explorer/static" in body  # our template: fonts and plotly.js served locally
+    assert "application/vnd.jupyter.widget-view+json" in body  # the notebook ran: its widgets are on the page

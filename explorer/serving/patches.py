@@ -12,7 +12,9 @@ Imported by Voila (``VoilaConfiguration.multi_kernel_manager_class``) in the ser
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import jinja2
 from jinja2.bccache import Bucket
@@ -21,6 +23,29 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from nbconvert.exporters.templateexporter import TemplateExporter
 from tornado import web
 from traitlets import Int, Unicode
+
+
+#: this checkout's Jupyter data: our template (local fonts and plotly.js) and preloading kernelspec
+SHARE = Path(__file__).resolve().parent.parent.parent / "share" / "jupyter"
+
+
+def put_jupyter_data_on_path(share: Path = SHARE) -> None:
+    """Put this checkout's ``share/jupyter`` first on ``JUPYTER_PATH`` (when it exists).
+
+    A regular install copies our template and kernelspec into ``<prefix>/share/jupyter`` and
+    ``make setup`` links them there; an editable install (``pip install -e .``, ``conda env create
+    -f environment.yml``, Binder) does neither, and a plain ``voila notebooks/dashboard.ipynb``
+    then failed to find the template. Voila imports this module while it reads ``voila.json``
+    (the kernel manager class named there), before it looks for templates or kernelspecs, so
+    calling this at import makes a plain ``voila`` work in any environment that installed the
+    package."""
+    if not share.is_dir():
+        return
+    paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != str(share)]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(share), *paths])
+
+
+put_jupyter_data_on_path()
 
 
 def trust_notebooks_without_output() -> None:
@@ -116,6 +141,7 @@ class CappedKernelManager(AsyncMappingKernelManager):
         trust_notebooks_without_output()
         self._started_at: dict[str, float] = {}
         self._ever_connected: set[str] = set()
+        self._dashboard_kernel_found: bool | None = None
 
     def notify_connect(self, kernel_id):
         self._ever_connected.add(kernel_id)
@@ -131,8 +157,23 @@ class CappedKernelManager(AsyncMappingKernelManager):
             return None
         return await super().cull_kernel_if_idle(kernel_id)
 
+    def _has_dashboard_kernel(self) -> bool:
+        """Whether the preloading kernelspec is installed where Jupyter looks. Where it is not (an
+        environment that installed the package without ``make setup``'s links), the notebook's
+        own ``python3`` runs it: slower to start, the same dashboard (a plain ``voila`` works in
+        any environment that installed the package)."""
+        if self._dashboard_kernel_found is None:
+            try:
+                self.kernel_spec_manager.get_kernel_spec(self.dashboard_kernel)
+                found = True
+            except Exception:  # jupyter_client's NoSuchKernel, or an unreadable spec
+                self.log.warning("kernelspec %r not found: running the notebook's python3", self.dashboard_kernel)
+                found = False
+            self._dashboard_kernel_found = found
+        return self._dashboard_kernel_found
+
     async def start_kernel(self, *args, **kwargs):  # type: ignore[override]
-        if self.dashboard_kernel and kwargs.get("kernel_name") in (None, "python3"):
+        if self.dashboard_kernel and kwargs.get("kernel_name") in (None, "python3") and self._has_dashboard_kernel():
             kwargs["kernel_name"] = self.dashboard_kernel
         if self.max_kernels and len(self.list_kernel_ids()) >= self.max_kernels:
             raise web.HTTPError(503, reason="The dashboard is full right now: please try again in a minute")
