@@ -104,7 +104,7 @@ def windows_of(lo: float, hi: float) -> tuple[str, ...]:
     out = []
     for w in DEFAULT_WINDOWS:
         # open intervals on both sides: a window ending where ours starts does not overlap it
-        if hi > w.lower and lo < w.upper or (lo == hi and w.contains(np.array([lo]))[0]):
+        if (hi > w.lower and lo < w.upper) or (lo == hi and w.contains(np.array([lo]))[0]):
             out.append(w.name)
     return tuple(out)
 

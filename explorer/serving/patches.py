@@ -24,7 +24,6 @@ from nbconvert.exporters.templateexporter import TemplateExporter
 from tornado import web
 from traitlets import Int, Unicode
 
-
 #: this checkout's Jupyter data: our template (local fonts and plotly.js) and preloading kernelspec
 SHARE = Path(__file__).resolve().parent.parent.parent / "share" / "jupyter"
 
