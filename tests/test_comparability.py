@@ -178,15 +178,20 @@ def test_multi_arm_trial_is_combined_not_dropped(tmp_path: Path) -> None:
 
 
 def test_sd_imputed_from_other_studies_and_switchable(tmp_path: Path) -> None:
+    """Three donor studies of the same instrument and scale (rule 'imputed-sd')."""
     t1 = trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38))
     t2 = trial("bbb2020", "10.1000/b", (2.5, 1.5, 50), (3.1, 2.0, 52))
+    t4 = trial("ddd2020", "10.1000/d", (3.5, 2.2, 20), (4.0, 2.4, 21))
     t3 = trial("ccc2020", "10.1000/c", (4.0, "", 30), (4.2, "", 31))
-    e = effects(load(build(tmp_path, t1, t2, t3)), "pain")
+    e = effects(load(build(tmp_path, t1, t2, t3, t4)), "pain")
     row = e.set_index("study_id").loc["ccc2020"]
-    pooled_sd = math.sqrt((39 * 4 + 37 * 6.25 + 49 * 2.25 + 51 * 4) / (39 + 37 + 49 + 51))
+    ss = 39 * 4 + 37 * 6.25 + 49 * 2.25 + 51 * 4 + 19 * 2.2**2 + 20 * 2.4**2
+    pooled_sd = math.sqrt(ss / (39 + 37 + 49 + 51 + 19 + 20))
     assert row["sd_imputed"] and row["vi"] == pytest.approx(pooled_sd**2 / 30 + pooled_sd**2 / 31)
-    assert int(pool(e)["k"].iloc[0]) == 3
-    assert int(pool(e, imputed_sd=False)["k"].iloc[0]) == 2
+    p = pool(e)
+    assert int(p["k"].iloc[0]) == 4 and p["imputed_sd_rows"].iloc[0] == row["row_id"]
+    assert int(p["n_imputed_sd"].iloc[0]) == 1
+    assert int(pool(e, imputed_sd=False)["k"].iloc[0]) == 3
 
 
 def test_pool_takes_a_plain_frame_and_keeps_one_shape() -> None:
