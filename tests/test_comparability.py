@@ -328,19 +328,6 @@ def test_derive_scales_reads_every_number_of_the_instrument_in_the_study() -> No
     assert d["scale_basis"].iloc[4] == "derived"  # an NRS without a range whose maximum is 12
 
 
-def test_iversen_2011_pools_by_default_on_0_100_with_its_adjusted_contrast() -> None:
-    """Issue 21 items 4 and D1 on the bundled data."""
-    e = effects(load(DATA), "pain")
-    iv = e[e["study_id"] == "iversen2011"]
-    assert len(iv) and (iv["scale_basis"] == "derived").all() and not iv["scale_inferred"].any()
-    x = explain(e, by=["therapy", "window", "comparator_kind"])
-    chosen = x[(x["study_id"] == "iversen2011") & (x["status"] == "pooled")]
-    assert set(chosen["window"]) >= {"short", "long"}
-    assert (chosen["source"] == "reported MD (adjusted)").all()  # not the 'crude' (baseline-only) rows
-    short = chosen[chosen["window"] == "short"].iloc[0]
-    assert short["row_id"] == "iversen2011_010" and short["yi"] == pytest.approx(-0.26)
-
-
 def test_adjusted_contrast_is_preferred_to_a_baseline_only_one(tmp_path: Path) -> None:
     """D1: covariate-adjusted before adjusted-for-baseline, before the row-id tie-break."""
     sid = "aaa2020"
@@ -474,19 +461,6 @@ def test_events_from_printed_percentages(tmp_path: Path) -> None:
     assert rules.events_from_percent([70.0, 12.5, np.nan], [30, 20, 10]).tolist()[:2] == [21.0, 3.0]
 
 
-def test_manchikanti_responder_pool_from_derived_counts() -> None:
-    """Issue 21 item 6: local anaesthetic vs local anaesthetic + steroid, long term, five trials."""
-    e = effects(load(DATA), "responders", "RR")
-    p = pool(e, by=["therapy", "window", "comparator_kind"])
-    row = p[(p["therapy"] == "epidural_steroid") & (p["window"] == "long") & (p["responder_class"] == "composite_success")]
-    assert len(row) == 1
-    row = row.iloc[0]
-    assert int(row["k"]) == 5 and int(row["n_derived_events"]) == 5
-    assert row["exp_estimate"] == pytest.approx(1.04, abs=0.005)
-    assert row["exp_ci_lb"] == pytest.approx(0.87, abs=0.005) and row["exp_ci_ub"] == pytest.approx(1.25, abs=0.005)
-    assert "manchikanti2012d" not in row["derived_events_rows"]  # arm sizes not printed: no counts
-
-
 def test_responder_classes_hold_one_definition_each() -> None:
     """Rule 'responders' and D10: no catch-all class pools; the RMDQ's line is 5 of 24 points."""
     import json
@@ -498,12 +472,6 @@ def test_responder_classes_hold_one_definition_each() -> None:
     enum = next(f for f in out["schema"]["fields"] if f["name"] == "responder_class")["constraints"]["enum"]
     assert set(enum) == set(rules.POOLED_RESPONDER_CLASSES) | {"other"}
     assert not {"pain_relief_other", "function_improvement"} & set(enum)
-    o = load(DATA).outcomes
-    rc = o.set_index("outcome_id")["responder_class"]
-    defs = o["responder_definition"].fillna("").str.lower()
-    assert (o.loc[defs.str.contains("walking"), "responder_class"].dropna() == "other").all()
-    assert (o.loc[defs.str.contains("75% improvement in odq"), "responder_class"] == "other").all()
-    assert rc["levi2025_007"] == "function_improvement_30" and rc["schepers2022_003"] == "other"  # RMDQ 3 < 5
     assert rules.mic_points("rmdq") == 5.0 and rules.mic_points("odi") == 10.0
     assert mic("function", ["rmdq"]) == pytest.approx(100 * 5 / 24)
     assert mic("function", ["odi"]) == 10.0 and mic("function", ["odi", "rmdq"]) is None
