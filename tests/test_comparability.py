@@ -465,13 +465,31 @@ def test_responder_classes_hold_one_definition_each() -> None:
     """Rule 'responders' and D10: no catch-all class pools; the RMDQ's line is 5 of 24 points."""
     import json
 
-    from explorer.analysis.harmonise import mic
-
     pkg = json.loads((DATA / "datapackage.json").read_text(encoding="utf-8"))
     out = next(r for r in pkg["resources"] if r["name"] == "outcomes")
     enum = next(f for f in out["schema"]["fields"] if f["name"] == "responder_class")["constraints"]["enum"]
     assert set(enum) == set(rules.POOLED_RESPONDER_CLASSES) | {"other"}
     assert not {"pain_relief_other", "function_improvement"} & set(enum)
+    assert "other" not in rules.POOLED_RESPONDER_CLASSES
+
+
+def test_unlike_responder_definitions_are_shown_not_pooled(tmp_path: Path) -> None:
+    """Two trials whose definitions match no class ('other') never pool; one class does."""
+    a = _percent_trial("aaa2020", ("40", "20"))
+    b = _percent_trial("bbb2020", ("45", "25"))
+    for _, _, outs in (a,):
+        for o in outs:
+            o.update(responder_definition="walking distance over 100 m", responder_class="other")
+    e = effects(load(build(tmp_path, a, b)), "responders", "RR")
+    x = explain(e).set_index("study_id")
+    assert x.at["aaa2020", "reason"].startswith("alike:") and x.at["bbb2020", "status"] == "pooled"
+
+
+def test_rmdq_minimal_important_change_is_5_of_24_points() -> None:
+    """D10 (Ostelo 2008): the RMDQ's line is 5 of 24 points (20.8 % of its range), never the
+    ODI's 10 %; where both instruments are shown no single line is drawn."""
+    from explorer.analysis.harmonise import mic
+
     assert rules.mic_points("rmdq") == 5.0 and rules.mic_points("odi") == 10.0
     assert mic("function", ["rmdq"]) == pytest.approx(100 * 5 / 24)
     assert mic("function", ["odi"]) == 10.0 and mic("function", ["odi", "rmdq"]) is None
