@@ -97,6 +97,7 @@ def _cmd_pool(args: argparse.Namespace) -> int:
         include_approximate=args.include_approximate,
         inferred_scales=args.inferred_scales,
         imputed_sd=not args.no_imputed_sd,
+        derived_events=not args.no_derived_events,
     )
     try:
         eff = effects(ev, outcome=args.outcome, measure=args.measure, comparators=args.comparators)
@@ -376,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--knha", action="store_true", help="same as --test knha (older spelling)")
     p.add_argument("--inferred-scales", action="store_true", help="pool rows whose scale range was inferred")
     p.add_argument("--no-imputed-sd", action="store_true", help="leave out rows whose SD was imputed")
+    p.add_argument(
+        "--no-derived-events", action="store_true", help="leave out counts derived from printed percentages"
+    )
     p.add_argument("--include-approximate", action="store_true", help="let medians stand in for means")
     p.add_argument(
         "--explain", action="store_true", help="print every effect with whether it pooled and why not"

@@ -178,15 +178,20 @@ def test_multi_arm_trial_is_combined_not_dropped(tmp_path: Path) -> None:
 
 
 def test_sd_imputed_from_other_studies_and_switchable(tmp_path: Path) -> None:
+    """Three donor studies of the same instrument and scale (rule 'imputed-sd')."""
     t1 = trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38))
     t2 = trial("bbb2020", "10.1000/b", (2.5, 1.5, 50), (3.1, 2.0, 52))
+    t4 = trial("ddd2020", "10.1000/d", (3.5, 2.2, 20), (4.0, 2.4, 21))
     t3 = trial("ccc2020", "10.1000/c", (4.0, "", 30), (4.2, "", 31))
-    e = effects(load(build(tmp_path, t1, t2, t3)), "pain")
+    e = effects(load(build(tmp_path, t1, t2, t3, t4)), "pain")
     row = e.set_index("study_id").loc["ccc2020"]
-    pooled_sd = math.sqrt((39 * 4 + 37 * 6.25 + 49 * 2.25 + 51 * 4) / (39 + 37 + 49 + 51))
+    ss = 39 * 4 + 37 * 6.25 + 49 * 2.25 + 51 * 4 + 19 * 2.2**2 + 20 * 2.4**2
+    pooled_sd = math.sqrt(ss / (39 + 37 + 49 + 51 + 19 + 20))
     assert row["sd_imputed"] and row["vi"] == pytest.approx(pooled_sd**2 / 30 + pooled_sd**2 / 31)
-    assert int(pool(e)["k"].iloc[0]) == 3
-    assert int(pool(e, imputed_sd=False)["k"].iloc[0]) == 2
+    p = pool(e)
+    assert int(p["k"].iloc[0]) == 4 and p["imputed_sd_rows"].iloc[0] == row["row_id"]
+    assert int(p["n_imputed_sd"].iloc[0]) == 1
+    assert int(pool(e, imputed_sd=False)["k"].iloc[0]) == 3
 
 
 def test_pool_takes_a_plain_frame_and_keeps_one_shape() -> None:
@@ -260,3 +265,231 @@ def test_shuffling_rows_changes_no_pooled_figure(tmp_path: Path, seed: int) -> N
     assert len(base) >= 5
     shuffled = _all_pools(_shuffled_copy(DATA, tmp_path / "d", seed), seed)
     pd.testing.assert_frame_equal(base, shuffled, check_exact=False, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- issue 21 rules
+
+
+def _vas_trial(sid: str, values: dict, basis: str = "inferred", scale_max: str = "10") -> tuple:
+    """A two-arm VAS trial at 6 weeks: ``values`` maps arm -> (mean, sd, n) on the printed scale."""
+    s = dict(study_id=sid, label=sid.title(), doi=f"10.1000/{sid}")
+    arms = _two_arm(sid)
+    outs = [
+        dict(outcome_id=f"{sid}_{i:03d}", study_id=sid, arm_id=arm, instrument="vas", scale_max=scale_max,
+             scale_basis=basis, mean=m, sd=sd, n=n)
+        for i, (arm, (m, sd, n)) in enumerate(values.items(), start=1)
+    ]  # fmt: skip
+    return s, arms, outs
+
+
+def test_scale_derived_by_arithmetic_pools_by_default(tmp_path: Path) -> None:
+    """Rule 'scale': a VAS whose own numbers exceed 10 is 0-100 ('derived', pooled); a VAS taken as
+    0-10 because no value exceeds 10 stays 'inferred' (left out unless asked)."""
+    big = _vas_trial("aaa2020", {"steroid": (30.0, 12.0, 40), "control": (45.0, 14.0, 40)}, scale_max="100")
+    # entered as 0-10 although an SD of 10.5 is impossible there: the arithmetic wins
+    wrong = _vas_trial("bbb2020", {"steroid": (6.0, 10.5, 30), "control": (8.0, 9.0, 30)})
+    small = _vas_trial("ccc2020", {"steroid": (3.0, 2.0, 30), "control": (4.0, 2.0, 30)})
+    ev = load(build(tmp_path, big, wrong, small))
+    e = effects(ev, "pain").set_index("study_id")
+    assert e.at["aaa2020", "scale_basis"] == "derived" and not e.at["aaa2020", "scale_inferred"]
+    assert e.at["aaa2020", "yi"] == pytest.approx(-1.5)  # 30 - 45 on 0-100 is -1.5 on 0-10
+    assert e.at["bbb2020", "scale_basis"] == "derived" and e.at["bbb2020", "yi"] == pytest.approx(-0.2)
+    assert e.at["ccc2020", "scale_basis"] == "inferred" and e.at["ccc2020", "scale_inferred"]
+    x = explain(e.reset_index()).set_index("study_id")
+    assert x.at["aaa2020", "status"] == "pooled" and x.at["bbb2020", "status"] == "pooled"
+    assert x.at["ccc2020", "reason"].startswith("scale:")
+    assert int(pool(e.reset_index())["k"].iloc[0]) == 2
+    assert int(pool(e.reset_index(), inferred_scales=True)["k"].iloc[0]) == 3
+
+
+def test_derive_scales_reads_every_number_of_the_instrument_in_the_study() -> None:
+    rows = pd.DataFrame(
+        {
+            "study_id": ["a", "a", "b", "b", "c"],
+            "instrument": ["vas", "vas", "vas", "vas", "nrs"],
+            "domain": ["pain_leg", "pain_back", "pain_leg", "pain_leg", "pain_leg"],
+            "measure": ["mean_difference", "final", "final", "final", "final"],
+            "scale_min": [np.nan, 0.0, 0.0, 0.0, np.nan],
+            "scale_max": [np.nan, 10.0, 10.0, 10.0, np.nan],
+            "scale_basis": [None, "inferred", "inferred", "inferred", None],
+            "higher_is_better": pd.array([pd.NA, False, False, False, pd.NA], dtype="boolean"),
+            "mean": [11.2, 3.0, 3.0, 4.0, 5.0],
+            "ci_lb": [-1.0, np.nan, np.nan, np.nan, np.nan],
+            "ci_ub": [23.4, np.nan, np.nan, np.nan, np.nan],
+            "sd": [np.nan, np.nan, 2.0, 9.9, np.nan],
+            "range_max": [np.nan, np.nan, np.nan, np.nan, 12.0],
+        }
+    )
+    d = rules.derive_scales(rows)
+    # study a: a difference of 11.2 (CI to 23.4) is impossible on 0-10: both of its VAS rows
+    assert d["scale_basis"].tolist()[:2] == ["derived", "derived"] and d["scale_max"].tolist()[:2] == [100.0, 100.0]
+    assert not d["higher_is_better"].iloc[0]  # a pain row: lower is better
+    assert d["scale_basis"].tolist()[2:4] == ["inferred", "inferred"]  # b: nothing above 10
+    assert d["scale_basis"].iloc[4] == "derived"  # an NRS without a range whose maximum is 12
+
+
+def test_adjusted_contrast_is_preferred_to_a_baseline_only_one(tmp_path: Path) -> None:
+    """D1: covariate-adjusted before adjusted-for-baseline, before the row-id tie-break."""
+    sid = "aaa2020"
+    outs = [
+        {**_md_row(sid, "steroid", "control", "-1.0", se="0.4"), "contrast_basis": "adjusted_baseline"},
+        {**_md_row(sid, "steroid", "control", "-0.8", se="0.4"), "contrast_basis": "adjusted", "outcome_id": f"{sid}_002"},
+    ]  # fmt: skip
+    studies = [dict(study_id=sid, label="Aaa 2020", doi="10.1000/a")]
+    e = effects(load(make_package(tmp_path / "d", studies, _two_arm(sid), outs)), "pain")
+    x = explain(e)
+    assert x.loc[x["status"] == "pooled", "row_id"].tolist() == [f"{sid}_002"]
+    assert set(e["source"]) == {"reported MD (adjusted)", "reported MD (adjusted for baseline)"}
+
+
+def test_reported_contrast_without_n_uses_its_arms_sizes(tmp_path: Path) -> None:
+    """D3: a printed 95% CI of a difference with no n of its own: t with n1 + n2 - 2 df where the
+    arms' randomised numbers are known, the normal where they are not."""
+    studies = [dict(study_id=s, label=s, doi=f"10.1000/{s}") for s in ("aaa2020", "bbb2020")]
+    arms = _two_arm("aaa2020") + _two_arm("bbb2020")
+    for a in arms[:2]:
+        a["n_randomised"] = "20"
+    outs = [_md_row(s, "steroid", "control", "-1.0", ci_lb="-2.0", ci_ub="0.0") for s in ("aaa2020", "bbb2020")]
+    e = effects(load(make_package(tmp_path / "d", studies, arms, outs)), "pain").set_index("study_id")
+    assert math.sqrt(e.at["aaa2020", "vi"]) == pytest.approx(1.0 / 2.0243941639119694)  # qt(0.975, 38)
+    assert math.sqrt(e.at["bbb2020", "vi"]) == pytest.approx(1.0 / 1.959963984540054)
+
+
+def _cohort_pair(active_a, active_b) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "yi": [-1.0, -0.5],
+            "vi": [0.1, 0.1],
+            "study_id": ["s1", "s1"],
+            "row_id": ["a", "b"],
+            "comparator_arm_id": ["ca", "cb"],
+            "placebo_is_active": pd.array([active_a, active_b], dtype="boolean"),
+        }
+    )
+
+
+def test_unrecorded_placebo_activity_is_not_taken_for_inert() -> None:
+    """D8: inert, then not recorded, then active, before the row-id tie-break."""
+    x = explain(_cohort_pair(pd.NA, False), by=[])
+    assert x.loc[x["status"] == "pooled", "row_id"].tolist() == ["b"]  # ids alone would pick 'a'
+    x = explain(_cohort_pair(True, pd.NA), by=[])
+    assert x.loc[x["status"] == "pooled", "row_id"].tolist() == ["b"]
+    assert rules.PLACEBO_ACTIVITY_RANK[False] < rules.PLACEBO_ACTIVITY_RANK[None] < rules.PLACEBO_ACTIVITY_RANK[True]
+
+
+def test_sd_not_imputed_from_two_donors_and_the_reason_is_said(tmp_path: Path) -> None:
+    """Rule 'imputed-sd': at least three donor studies; otherwise the row stays without a variance
+    and explain() says why."""
+    t1 = trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38))
+    t2 = trial("bbb2020", "10.1000/b", (2.5, 1.5, 50), (3.1, 2.0, 52))
+    t3 = trial("ccc2020", "10.1000/c", (4.0, "", 30), (4.2, "", 31))
+    e = effects(load(build(tmp_path, t1, t2, t3)), "pain")
+    row = e.set_index("study_id").loc["ccc2020"]
+    assert not row["sd_imputed"] and np.isnan(row["vi"]) and "fewer than the 3" in row["sd_note"]
+    x = explain(e).set_index("study_id")
+    assert x.at["ccc2020", "status"] == "left out" and x.at["ccc2020", "reason"].startswith("imputed-sd:")
+    assert int(pool(e)["k"].iloc[0]) == 2
+
+
+def test_sd_donors_share_instrument_and_scale(tmp_path: Path) -> None:
+    """Donors on another scale (VAS 0-100, VAS 0-10 inferred) do not lend an SD to an NRS 0-10."""
+    donors = [
+        _vas_trial(f"v{i}x2020", {"steroid": (30.0, 20.0, 30), "control": (40.0, 20.0, 30)}, "stated", "100")
+        for i in range(3)
+    ]
+    t3 = trial("ccc2020", "10.1000/c", (4.0, "", 30), (4.2, "", 31))
+    e = effects(load(build(tmp_path, *donors, t3)), "pain").set_index("study_id")
+    assert not e.at["ccc2020", "sd_imputed"] and "0 other studies" in e.at["ccc2020", "sd_note"]
+
+
+def test_implausibly_small_imputed_sd_is_refused(tmp_path: Path) -> None:
+    """An SD below a tenth of the scale's range (1 point on 0-10) is refused, as the audit's 0.906."""
+    donors = [trial(f"d{i}x2020", f"10.1000/d{i}", (3.0, 0.6, 30), (3.5, 0.7, 30)) for i in range(3)]
+    t3 = trial("ccc2020", "10.1000/c", (4.0, "", 30), (4.2, "", 31))
+    e = effects(load(build(tmp_path, *donors, t3)), "pain")
+    row = e.set_index("study_id").loc["ccc2020"]
+    assert not row["sd_imputed"] and "below a tenth of the scale's range" in row["sd_note"]
+    assert explain(e).set_index("study_id").at["ccc2020", "reason"].startswith("imputed-sd:")
+
+
+def test_reference_sd_with_its_source_and_the_donor_range(monkeypatch) -> None:
+    key = ("nrs", 0.0, 10.0, "final")
+    rec = pd.DataFrame({"study_id": ["r"], "instrument": ["nrs"], "scale_min": [0.0], "scale_max": [10.0], "kind": ["final"]})
+    none = pd.DataFrame({c: pd.Series(dtype=object) for c in ["study_id", "instrument", "scale_min", "scale_max", "kind", "sd", "n"]})
+    monkeypatch.setitem(rules.REFERENCE_SD, key, (2.5, "Test 2000"))
+    sd, note = rules.impute_sd(rec, none, np.array([10.0]))
+    assert sd[0] == 2.5 and "reference SD from Test 2000" in note[0]
+    one = pd.DataFrame({"study_id": ["d"], "instrument": ["nrs"], "scale_min": [0.0], "scale_max": [10.0],
+                        "kind": ["final"], "sd": [1.5], "n": [40.0]})  # fmt: skip
+    sd, note = rules.impute_sd(rec, one, np.array([10.0]))
+    assert np.isnan(sd[0]) and "outside its donors' range" in note[0]
+
+
+def _percent_trial(sid: str, pct: tuple, arm_n=("20", "20"), row_n=("", ""), **row) -> tuple:
+    s = dict(study_id=sid, label=sid.title(), doi=f"10.1000/{sid}")
+    arms = _two_arm(sid)
+    for a, n in zip(arms, arm_n, strict=True):
+        a["n_randomised"] = n
+    outs = [
+        dict(outcome_id=f"{sid}_{i:03d}", study_id=sid, arm_id=arm, domain="responders",
+             instrument="responder_definition", scale_min="", scale_max="", scale_basis="", higher_is_better="",
+             measure="responders", percent=p, n=n, responder_definition="at least 50% pain relief",
+             responder_class="pain_relief_50", time_value="6", **row)
+        for i, (arm, p, n) in enumerate(zip(("steroid", "control"), pct, row_n, strict=True), start=1)
+    ]  # fmt: skip
+    return s, arms, outs
+
+
+def test_events_from_printed_percentages(tmp_path: Path) -> None:
+    """Rule 'derived-events': percent x denominator, rounded half up; the analysed n before the
+    randomised one; never without a denominator; flagged, counted, and switchable."""
+    a = _percent_trial("aaa2020", ("12.5", "50"))  # 2.5 -> 3 (halves up), 10
+    b = _percent_trial("bbb2020", ("70", "63"), row_n=("30", "30"))  # 21, 18.9 -> 19 of 30 analysed
+    c = _percent_trial("ccc2020", ("40", "20"), arm_n=("", ""))  # no denominator: no count
+    e = effects(load(build(tmp_path, a, b, c)), "responders", "RR").set_index("study_id")
+    assert "ccc2020" not in e.index
+    assert (e.at["aaa2020", "e1"], e.at["aaa2020", "n1"], e.at["aaa2020", "e2"], e.at["aaa2020", "n2"]) == (3, 20, 10, 20)
+    assert (e.at["bbb2020", "e1"], e.at["bbb2020", "n1"], e.at["bbb2020", "e2"]) == (21, 30, 19)
+    assert e["events_derived"].all() and (e["source"] == "arms' percentages").all()
+    assert e.at["aaa2020", "yi"] == pytest.approx(math.log((3 / 20) / (10 / 20)))
+    p = pool(e.reset_index())
+    assert int(p["k"].iloc[0]) == 2 and int(p["n_derived_events"].iloc[0]) == 2
+    assert p["derived_events_rows"].iloc[0] == "aaa2020_001+aaa2020_002; bbb2020_001+bbb2020_002"
+    x = explain(e.reset_index(), derived_events=False)
+    assert (x["status"] == "left out").all() and x["reason"].str.startswith("derived-events:").all()
+    assert pool(e.reset_index(), derived_events=False).empty
+    assert rules.events_from_percent([70.0, 12.5, np.nan], [30, 20, 10]).tolist()[:2] == [21.0, 3.0]
+
+
+def test_responder_classes_hold_one_definition_each() -> None:
+    """Rule 'responders' and D10: no catch-all class pools; the RMDQ's line is 5 of 24 points."""
+    import json
+
+    pkg = json.loads((DATA / "datapackage.json").read_text(encoding="utf-8"))
+    out = next(r for r in pkg["resources"] if r["name"] == "outcomes")
+    enum = next(f for f in out["schema"]["fields"] if f["name"] == "responder_class")["constraints"]["enum"]
+    assert set(enum) == set(rules.POOLED_RESPONDER_CLASSES) | {"other"}
+    assert not {"pain_relief_other", "function_improvement"} & set(enum)
+    assert "other" not in rules.POOLED_RESPONDER_CLASSES
+
+
+def test_unlike_responder_definitions_are_shown_not_pooled(tmp_path: Path) -> None:
+    """Two trials whose definitions match no class ('other') never pool; one class does."""
+    a = _percent_trial("aaa2020", ("40", "20"))
+    b = _percent_trial("bbb2020", ("45", "25"))
+    for _, _, outs in (a,):
+        for o in outs:
+            o.update(responder_definition="walking distance over 100 m", responder_class="other")
+    e = effects(load(build(tmp_path, a, b)), "responders", "RR")
+    x = explain(e).set_index("study_id")
+    assert x.at["aaa2020", "reason"].startswith("alike:") and x.at["bbb2020", "status"] == "pooled"
+
+
+def test_rmdq_minimal_important_change_is_5_of_24_points() -> None:
+    """D10 (Ostelo 2008): the RMDQ's line is 5 of 24 points (20.8 % of its range), never the
+    ODI's 10 %; where both instruments are shown no single line is drawn."""
+    from explorer.analysis.harmonise import mic
+
+    assert rules.mic_points("rmdq") == 5.0 and rules.mic_points("odi") == 10.0
+    assert mic("function", ["rmdq"]) == pytest.approx(100 * 5 / 24)
+    assert mic("function", ["odi"]) == 10.0 and mic("function", ["odi", "rmdq"]) is None

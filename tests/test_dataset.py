@@ -159,3 +159,51 @@ def test_screening_keeps_one_decision_per_record(ev) -> None:
     assert (_text(sc.loc[sc["decision"] == "duplicate", "exclusion_kind"]) == "duplicate").all()
     assert (_text(sc.loc[sc["decision"] == "included", "exclusion_kind"]) == "").all()
     assert set(_text(ev.searches["kind"])) == {"topic", "known_item"}
+# --------------------------------------------------------------------------- issue 21 on the data
+
+
+def _effects(outcome: str, measure: str = "MD"):
+    from explorer.analysis.effects import effects
+
+    return effects(load(DATA), outcome, measure)
+
+
+def test_iversen_2011_pools_by_default_on_0_100_with_its_adjusted_contrast() -> None:
+    """Issue 21 items 4 and D1 on the bundled data."""
+    from explorer.analysis.effects import explain
+
+    e = _effects("pain")
+    iv = e[e["study_id"] == "iversen2011"]
+    assert len(iv) and (iv["scale_basis"] == "derived").all() and not iv["scale_inferred"].any()
+    x = explain(e, by=["therapy", "window", "comparator_kind"])
+    chosen = x[(x["study_id"] == "iversen2011") & (x["status"] == "pooled")]
+    assert set(chosen["window"]) >= {"short", "long"}
+    assert (chosen["source"] == "reported MD (adjusted)").all()  # not the 'crude' (baseline-only) rows
+    short = chosen[chosen["window"] == "short"].iloc[0]
+    assert short["row_id"] == "iversen2011_010" and short["yi"] == pytest.approx(-0.26)
+
+
+def test_manchikanti_responder_pool_from_derived_counts() -> None:
+    """Issue 21 item 6: local anaesthetic vs local anaesthetic + steroid, long term, five trials."""
+    from explorer.analysis.effects import pool
+
+    e = _effects("responders", "RR")
+    p = pool(e, by=["therapy", "window", "comparator_kind"])
+    row = p[(p["therapy"] == "epidural_steroid") & (p["window"] == "long") & (p["responder_class"] == "composite_success")]
+    assert len(row) == 1
+    row = row.iloc[0]
+    assert int(row["k"]) == 5 and int(row["n_derived_events"]) == 5
+    assert row["exp_estimate"] == pytest.approx(1.04, abs=0.005)
+    assert row["exp_ci_lb"] == pytest.approx(0.87, abs=0.005) and row["exp_ci_ub"] == pytest.approx(1.25, abs=0.005)
+    assert "manchikanti2012d" not in row["derived_events_rows"]  # arm sizes not printed: no counts
+
+
+def test_catch_all_responder_definitions_are_recoded(ev) -> None:
+    """Rule 'responders': walking distance and a 75% ODI improvement no longer share a class; the
+    RMDQ's 3 points is below its minimal important change (5 of 24, Ostelo 2008)."""
+    o = ev.outcomes
+    rc = o.set_index("outcome_id")["responder_class"]
+    defs = o["responder_definition"].fillna("").str.lower()
+    assert (o.loc[defs.str.contains("walking"), "responder_class"].dropna() == "other").all()
+    assert (o.loc[defs.str.contains("75% improvement in odq"), "responder_class"] == "other").all()
+    assert rc["levi2025_007"] == "function_improvement_30" and rc["schepers2022_003"] == "other"

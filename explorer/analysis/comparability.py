@@ -54,8 +54,15 @@ RULES: tuple[Rule, ...] = (
         "A common scale",
         "A continuous row enters a mean-difference pool only with its scale range and direction. "
         "Pain is put on 0-10 and every other instrument on 0-100 % of its range, lower is better. "
-        "A scale inferred from the values (a VAS whose range the paper does not state) is left out "
-        "unless asked for (inferred_scales=True; the dashboard's 'inferred scales' switch).",
+        "A scale stated by the paper or fixed by the instrument pools. So does a scale derived by "
+        "arithmetic (scale_basis 'derived'): a VAS or NRS whose range the paper does not state is "
+        "0-100 when any number the study prints on that instrument (a mean, SD, SE, median, quartile, "
+        "range bound or CI bound, baseline and between-group differences included) exceeds 10 in "
+        "absolute value, which no 0-10 scale allows; the explorer applies this to every VAS/NRS row "
+        "entered as 'inferred' or without a range, and the effect row records the basis. A weaker "
+        "inference (scale_basis 'inferred': a VAS taken as 0-10 because none of its values exceeds "
+        "10) is left out unless asked for (inferred_scales=True; the dashboard's 'inferred scales' "
+        "switch). A contrast of two arms takes the weaker basis of the two.",
     ),
     Rule(
         "unit",
@@ -83,10 +90,15 @@ RULES: tuple[Rule, ...] = (
         "Papers reporting the same participants share a cohort (the root of their parent_id chain) "
         "and contribute once per pool. Among a cohort's candidate rows the choice, independent of "
         "row order, is: the trial's primary outcome first; then intention to treat; then the best "
-        "source (a reported adjusted difference, a reported difference of changes, of final values, "
-        "one computed from the arms' changes, from their final values); then the time nearest the "
-        "window's reference time (1, 7.5, 32.5 and 52 weeks); then an inert comparator before an "
-        "active 'placebo'; then exact before approximate values; then the larger sample; then ids.",
+        "source: a reported difference adjusted for prognostic covariates, one adjusted for baseline "
+        "only (a trial printing a 'crude' and an 'adjusted' contrast of the same time, as Iversen "
+        "2011, enters with the adjusted one; Handbook 10.5.2 prefers adjusted analyses), a reported "
+        "difference of changes, of final values, one computed from the arms' changes, from their "
+        "final values (for responders: printed counts before counts derived from percentages); then "
+        "the time nearest the window's reference time (1, 7.5, 32.5 and 52 weeks); then an inert "
+        "comparator before one whose activity is not recorded (placebo_is_active empty), and that "
+        "before an active 'placebo'; then exact before approximate values; then the larger sample; "
+        "then ids.",
     ),
     Rule(
         "multi-arm",
@@ -102,17 +114,51 @@ RULES: tuple[Rule, ...] = (
         "conversions",
         "From printed numbers to effect sizes",
         "Handbook chapter 6: a CI's level is honoured; an SD or SE from a CI uses Student's t when a "
-        "group has fewer than 60 participants (6.5.2.2-6.5.2.3); the SE of a mean difference printed "
-        "only with an exact p-value comes from that p-value (flagged approximate, 6.3.2); medians "
-        "stand in for means only when asked (include_approximate=True).",
+        "group has fewer than 60 participants (6.5.2.2-6.5.2.3); a reported between-group difference "
+        "that prints no n of its own takes the sum of its two arms' randomised numbers for this test "
+        "(t with n - 2 df below 120 in all; the normal where either arm's size is unknown); the SE of "
+        "a mean difference printed only with an exact p-value comes from that p-value (flagged "
+        "approximate, 6.3.2); medians stand in for means only when asked (include_approximate=True).",
+    ),
+    Rule(
+        "derived-events",
+        "Counts from printed percentages",
+        "A responder or event row that prints only a percentage gives a count: the percentage times "
+        "the row's own denominator (its total, else its analysed n), else the arm's randomised "
+        "number, rounded to the nearest integer (halves up): the ordinary extraction step for "
+        "dichotomous data (Handbook 6.4), flagged as derived because the printed percentage may be "
+        "of a denominator the paper does not state. "
+        "Never where no denominator is printed for the row or its arm. Every such row is flagged "
+        "(events_derived; source 'arms' percentages', ranked after printed counts), each pool counts "
+        "them (n_derived_events, derived_events_rows), and every pool is also given without them "
+        "(derived_events=False).",
     ),
     Rule(
         "imputed-sd",
         "Missing standard deviations",
-        "An arm without an SD, SE or CI borrows the pooled SD of the other studies in the data that "
-        "report the same instrument and kind of value (final or change) on the common scale, when at "
-        "least two do (Furukawa 2006, J Clin Epidemiol 59:7-10; Handbook 6.5.2.7). Every such row is "
-        "flagged, and every pool is also given without them (imputed_sd=False).",
+        "An arm without an SD, SE or CI borrows the pooled SD, sqrt(sum((n-1) SD^2) / sum(n-1)), of "
+        "other studies that report the same instrument on the same scale (the same printed range) "
+        "and the same kind of value (final or change), only when at least three such studies give "
+        "one (Furukawa 2006, J Clin Epidemiol 59:7-10; Handbook 6.5.2.7), or a documented reference "
+        "SD with its source (REFERENCE_SD; none is documented in this package). An imputed SD "
+        "outside the range of its donors' SDs, or below a tenth of the scale's range, is refused. "
+        "A row whose SD is refused, or has too few donors, stays in the effects without a variance "
+        "and explain() says why. Every imputed row is flagged, each pool lists its imputed rows "
+        "(n_imputed_sd, imputed_sd_rows), and every pool is also given without them "
+        "(imputed_sd=False).",
+    ),
+    Rule(
+        "responders",
+        "Responder classes",
+        "Responder rows pool only within one responder class, and a class holds one definition: at "
+        "least 50 % or 30 % pain relief, at least 75 % pain relief, complete relief, at least 30 % "
+        "improvement of a disability score, improvement of a disability score by at least its "
+        "minimal important change in points (Ostelo 2008, Spine 33:90-94: 10 of 100 on the ODI, 5 "
+        "of 24 on the RMDQ, never the ODI's 10 % read onto the RMDQ), at least 50 % pain relief "
+        "together with at least 50 % functional improvement (the composite of Manchikanti's trials), "
+        "or a global rating of success. Any other threshold (another percentage, a pain level "
+        "below a cut-off, an unstated MCID, walking distance, a distribution-based change, another "
+        "composite) is class 'other' and is shown, not pooled.",
     ),
     Rule(
         "small-k",
@@ -144,31 +190,43 @@ def rules_markdown() -> str:
 #: Agents that make a placebo inert under the strict definition.
 INERT_AGENTS = frozenset({"saline", "contrast", "none"})
 COMPARATOR_DEFINITIONS = ("cochrane", "strict")
-#: Responder classes that pool (``other`` covers undefined or one-off definitions).
+#: Responder classes that pool, each one definition (rule 'responders'); ``other`` (undefined,
+#: one-off or unlike definitions) is shown, never pooled.
 POOLED_RESPONDER_CLASSES = frozenset(
     {
         "pain_relief_50",
         "pain_relief_30",
-        "pain_relief_other",
+        "pain_relief_75",
         "complete_relief",
-        "function_improvement",
+        "function_improvement_30",
+        "function_mic",
         "composite_success",
         "global_rating",
     }
 )
+#: Minimal important change within a person, in points of each instrument's own range (Ostelo R
+#: et al., Spine 2008;33(1):90-94): the line a responder class 'function_mic' (and a drawn MIC)
+#: uses for that instrument. The RMDQ's is 5 of 24 points, not the ODI's 10 % of its range.
+MIC_POINTS = {"odi": 10.0, "modified_odi": 10.0, "rmdq": 5.0, "nrs": 2.0, "vas": 2.0}
+MIC_SOURCE = "Ostelo 2008 (Spine 33:90-94)"
 POPULATION_RANK = {"itt": 0, "available_case": 1, "per_protocol": 2, "not_reported": 3}
-#: Reported contrasts first, adjusted first (Handbook 10.5.2: adjusted analyses are preferred).
+#: Reported contrasts first, the most fully adjusted first (rule 'one-per-cohort'; Handbook 10.5.2
+#: prefers adjusted analyses): covariate-adjusted, then adjusted for baseline only.
 SOURCE_RANK = {
     "reported MD (adjusted)": 0,
-    "reported MD (of changes)": 1,
-    "reported MD (of final values)": 2,
-    "MD from p-value": 3,
-    "arms' changes": 4,
-    "arms' final values": 5,
+    "reported MD (adjusted for baseline)": 1,
+    "reported MD (of changes)": 2,
+    "reported MD (of final values)": 3,
+    "MD from p-value": 4,
+    "arms' changes": 5,
+    "arms' final values": 6,
     "arms' counts": 0,
     "arms' percentages": 1,
     "within-arm change": 0,
 }
+#: The comparator's activity in the one-per-cohort order: inert, not recorded, active (D8: an
+#: empty placebo_is_active is not taken for inert).
+PLACEBO_ACTIVITY_RANK = {False: 0, None: 1, True: 2}
 #: Reference time of each window (weeks) for the one-per-cohort choice.
 WINDOW_REFERENCE_WEEKS = {"immediate": 1.0, "short": 7.5, "intermediate": 32.5, "long": 52.0}
 Z95 = 1.959963984540054  # qnorm(0.975)
@@ -176,6 +234,19 @@ Z95 = 1.959963984540054  # qnorm(0.975)
 SMALL_GROUP = 60
 #: Prediction intervals are drawn only from this many studies on.
 MIN_K_PREDICTION = 3
+#: Rule 'imputed-sd': other studies needed to borrow an SD, and the smallest SD accepted as a
+#: fraction of the scale's range.
+MIN_SD_DONORS = 3
+MIN_SD_FRACTION = 0.1
+#: Documented reference SDs: (instrument, scale_min, scale_max, kind of value) -> (SD on that
+#: scale, source). None is documented in this package; an entry needs its published source.
+REFERENCE_SD: dict[tuple[str, float, float, str], tuple[float, str]] = {}
+#: Rule 'scale': instruments whose unstated range may be derived from their numbers, the numbers
+#: read, and the threshold no 0-10 scale can exceed.
+DERIVABLE_SCALE_INSTRUMENTS = ("vas", "nrs")
+SCALE_NUMBERS = ("mean", "sd", "se", "median", "q1", "q3", "range_min", "range_max", "ci_lb", "ci_ub")
+CONTINUOUS_ROW_MEASURES = ("final", "change", "improvement", "mean_difference")
+PAIN_DOMAINS = ("pain_leg", "pain_back", "pain_overall")
 
 
 def comparator_class(arms: pd.DataFrame, definition: str = "cochrane") -> pd.Series:
@@ -285,3 +356,115 @@ def se_from_p(estimate: np.ndarray, p: np.ndarray, df: np.ndarray | None = None)
     crit = critical_value((1 - np.where(ok, pv, 0.5)) * 100, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(ok, np.abs(est) / crit, np.nan)
+
+
+def derive_scales(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Rule 'scale': the 0-100 range of a VAS or NRS that follows by arithmetic.
+
+    A continuous VAS/NRS row entered as 'inferred' or without a range is put on 0-100 with
+    scale_basis 'derived' when any number the same study prints on the same instrument
+    (:data:`SCALE_NUMBERS`, on any continuous row, baseline and contrasts included) exceeds 10
+    in absolute value: impossible on 0-10. A pain row without a direction is lower-is-better.
+    Other rows are returned unchanged (an 'inferred' 0-10 stays 'inferred'). Returns a copy.
+    """
+    o = outcomes.copy()
+    if o.empty:
+        return o
+    cont = o["measure"].isin(CONTINUOUS_ROW_MEASURES).to_numpy()
+    instr = o["instrument"].isin(DERIVABLE_SCALE_INSTRUMENTS).to_numpy()
+    nums = [c for c in SCALE_NUMBERS if c in o.columns]
+    biggest = o[nums].apply(pd.to_numeric, errors="coerce").abs().max(axis=1).to_numpy(dtype=float)
+    big = pd.Series(np.where(cont & instr, np.nan_to_num(biggest, nan=0.0) > 10, False), index=o.index)
+    over = big.groupby([o["study_id"], o["instrument"]]).transform("max").to_numpy(dtype=bool)
+    basis = o["scale_basis"].astype(object)
+    unset = basis.isna().to_numpy() | (basis.astype(str) == "").to_numpy() | o["scale_max"].isna().to_numpy()
+    target = cont & instr & over & (unset | (basis == "inferred").to_numpy())
+    if not target.any():
+        return o
+    o.loc[target, "scale_min"] = 0.0
+    o.loc[target, "scale_max"] = 100.0
+    o.loc[target, "scale_basis"] = "derived"
+    pain = o["domain"].isin(PAIN_DOMAINS).to_numpy() & o["higher_is_better"].isna().to_numpy()
+    if (target & pain).any():
+        o["higher_is_better"] = o["higher_is_better"].astype("boolean")
+        o.loc[target & pain, "higher_is_better"] = False
+    return o
+
+
+def weaker_scale_basis(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """The weaker of two arms' scale bases (inferred, then derived, then the first arm's)."""
+    a_ = a.fillna("").astype(str).to_numpy(dtype=object)
+    b_ = b.fillna("").astype(str).to_numpy(dtype=object)
+    return np.where(
+        (a_ == "inferred") | (b_ == "inferred"),
+        "inferred",
+        np.where((a_ == "derived") | (b_ == "derived"), "derived", a_),
+    )
+
+
+def events_from_percent(percent, denominator) -> np.ndarray:
+    """Rule 'derived-events': percent x denominator / 100, rounded to the nearest integer (halves
+    up); NaN where either is missing. The product is first rounded to 9 decimals, so that a
+    binary fraction (e.g. 0.7 x 30 = 20.999999999999996) does not move the rounding."""
+    pc = np.asarray(percent, dtype=float)
+    d = np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore"):
+        x = np.round(pc * d / 100.0, 9)
+        return np.floor(x + 0.5)
+
+
+def mic_points(instrument: str) -> float | None:
+    """The within-person minimal important change of ``instrument`` in its own points
+    (:data:`MIC_POINTS`; Ostelo 2008), or None where none is recorded."""
+    return MIC_POINTS.get(str(instrument))
+
+
+def impute_sd(
+    recipients: pd.DataFrame, donors: pd.DataFrame, scale_range: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Rule 'imputed-sd' for each recipient row: the SD to borrow (NaN where refused) and a note.
+
+    ``recipients`` and ``donors`` hold study_id, instrument, scale_min, scale_max, kind (final
+    or change) and, for donors, sd and n; SDs on one common scale per key. ``scale_range`` is each
+    recipient's scale range on that common scale (a tenth of it is the smallest SD accepted).
+    The note is 'SD imputed (...)' where an SD is given, else why none is.
+    """
+    keys = ["instrument", "scale_min", "scale_max", "kind"]
+    per_study = (
+        donors.assign(_w=donors["n"] - 1, _ss=(donors["n"] - 1) * donors["sd"] ** 2)
+        .groupby([*keys, "study_id"], dropna=False)
+        .agg(w=("_w", "sum"), ss=("_ss", "sum"))
+        .reset_index()
+    )
+    per_study["sd"] = np.sqrt(per_study["ss"] / per_study["w"])
+    by_key: dict[tuple, pd.DataFrame] = {
+        k: g for k, g in per_study.groupby(keys, dropna=False, sort=False)
+    }
+    out = np.full(len(recipients), np.nan)
+    notes = []
+    for i, r in enumerate(recipients[[*keys, "study_id"]].itertuples(index=False)):
+        key = (r.instrument, r.scale_min, r.scale_max, r.kind)
+        scale = f"{r.instrument} {r.scale_min:g}-{r.scale_max:g} {r.kind} values"
+        g = by_key.get(key)
+        g = g[g["study_id"] != r.study_id] if g is not None else per_study.iloc[:0]
+        k = len(g)
+        ref = REFERENCE_SD.get(key)
+        if k >= MIN_SD_DONORS:
+            sd = float(np.sqrt(g["ss"].sum() / g["w"].sum()))
+            how = f"pooled from {k} other studies"
+        elif ref is not None:
+            sd, how = float(ref[0]), f"reference SD from {ref[1]}"
+        else:
+            notes.append(f"no SD; {k} other {'study gives' if k == 1 else 'studies give'} one for {scale}, "
+                         f"fewer than the {MIN_SD_DONORS} an imputation needs")
+            continue
+        lo, hi = (float(g["sd"].min()), float(g["sd"].max())) if k else (np.nan, np.nan)
+        floor = MIN_SD_FRACTION * float(scale_range[i])
+        if k and not (lo - 1e-12 <= sd <= hi + 1e-12):
+            notes.append(f"imputed SD {sd:.3g} ({how}) refused: outside its donors' range {lo:.3g}-{hi:.3g}")
+        elif sd < floor:
+            notes.append(f"imputed SD {sd:.3g} ({how}) refused: below a tenth of the scale's range ({floor:.3g})")
+        else:
+            out[i] = sd
+            notes.append(f"SD imputed ({sd:.3g}, {how})")
+    return out, notes

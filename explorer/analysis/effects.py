@@ -87,8 +87,11 @@ EFFECT_COLUMNS = [
     "primary",
     "population",
     "approximate",
+    "scale_basis",
     "scale_inferred",
     "sd_imputed",
+    "sd_note",
+    "events_derived",
     "se_from_p",
     "locator",
     # arm-level parts, so that the arms of a multi-arm trial can be combined (rule 'multi-arm')
@@ -102,13 +105,16 @@ EFFECT_COLUMNS = [
     "e2",
 ]
 _NUMERIC = {"time_weeks", "yi", "vi", "n1", "n2", "m1", "sd1", "m2", "sd2", "v1", "v2", "e1", "e2", "year"}
-_FLAGS = ("approximate", "scale_inferred", "sd_imputed", "se_from_p", "primary", "placebo_is_active")
+_FLAGS = ("approximate", "scale_inferred", "sd_imputed", "events_derived", "se_from_p", "primary")
+#: True, False or unknown (NA): an empty placebo_is_active is not read as inert (rule 'one-per-cohort').
+_TRISTATE = ("placebo_is_active",)
 
 
 def _empty_effects() -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: pd.Series(dtype=float if c in _NUMERIC else (bool if c in _FLAGS else object)) for c in EFFECT_COLUMNS}
-    )
+    def dtype(c: str):
+        return float if c in _NUMERIC else (bool if c in _FLAGS else ("boolean" if c in _TRISTATE else object))
+
+    return pd.DataFrame({c: pd.Series(dtype=dtype(c)) for c in EFFECT_COLUMNS})
 
 
 # --------------------------------------------------------------------------- continuous rows
@@ -117,7 +123,7 @@ def _empty_effects() -> pd.DataFrame:
 def _continuous_rows(ev: Evidence, outcome: str) -> pd.DataFrame:
     """The outcome's continuous rows on the common scale, placed in time, with their flags."""
     _, domains, top = OUTCOMES[outcome]
-    o = ev.outcomes
+    o = rules.derive_scales(ev.outcomes)  # rule 'scale': a 0-100 range that follows by arithmetic
     o = o[
         o["domain"].isin(domains)
         & o["scale_max"].notna()
@@ -132,71 +138,57 @@ def _continuous_rows(ev: Evidence, outcome: str) -> pd.DataFrame:
         o = keep_one_pain_domain(o)
     o = o.drop(columns=["indication"]).reset_index(drop=True)
     # n of the arm as randomised where the row gives none (Handbook 6.3: the numbers randomised
-    # stand in for the numbers analysed); the derivation says so. Contrast rows keep their own.
-    arm_n = o[["study_id", "arm_id"]].merge(ev.arms[["study_id", "arm_id", "n_randomised"]], how="left")
-    fallback = arm_n["n_randomised"].where(o["measure"].ne("mean_difference").to_numpy())
-    h = harmonise(o, top, n_fallback=fallback.reset_index(drop=True))
+    # stand in for the numbers analysed); the derivation says so. A reported contrast without its
+    # own n takes the sum of its two arms' sizes (rule 'conversions': t, not z, where they are known).
+    sizes = ev.arms[["study_id", "arm_id", "n_randomised"]]
+    arm_n = o[["study_id", "arm_id"]].merge(sizes, how="left")["n_randomised"].astype(float)
+    comp_n = (
+        o[["study_id", "comparator_arm_id"]]
+        .merge(sizes.rename(columns={"arm_id": "comparator_arm_id"}), how="left")["n_randomised"]
+        .astype(float)
+    )
+    contrast = o["measure"].eq("mean_difference").to_numpy()
+    fallback = pd.Series(np.where(contrast, arm_n + comp_n, arm_n))
+    h = harmonise(o, top, n_fallback=fallback)
     o = o.drop(columns=["mean", "sd", "se", "ci_lb", "ci_ub", "n"]).join(h)
     o = o.join(rules.place_in_time(o, to_weeks))
+    o["scale_basis"] = o["scale_basis"].fillna("").astype(str)
     o["scale_inferred"] = o["scale_basis"].eq("inferred").to_numpy()
     o["sd_imputed"] = False
+    o["sd_note"] = ""
     o["basis"] = np.where(o["measure"] == "final", "final", "change")
     o.loc[o["measure"] == "mean_difference", "basis"] = o["contrast_basis"].fillna("final")
     return o
 
 
-def _impute_sd(o: pd.DataFrame) -> pd.DataFrame:
-    """Borrow a pooled SD for arm rows without one (rule 'imputed-sd', Furukawa 2006).
-
-    The donor SD is ``sqrt(sum((n-1) sd^2) / sum(n-1))`` over the arm rows of *other* studies with
-    the same instrument and kind of value (final or change) on the common scale, used only when at
-    least two studies give it. Each study's own rows are left out of its donor pool.
+def _impute_sd(o: pd.DataFrame, top: float) -> pd.DataFrame:
+    """Borrow a pooled SD for arm rows without one (rule 'imputed-sd', Furukawa 2006), by
+    :func:`explorer.analysis.comparability.impute_sd`: donors are the arm rows of *other* studies
+    with the same instrument, the same printed scale and the same kind of value (final or change),
+    at least three of them. A row left without an SD (too few donors, or an SD refused) keeps the
+    reason in ``sd_note``, which :func:`explain` gives.
     """
     arm = o["measure"].isin(["final", "change", "improvement"])
     has = arm & o["sd"].notna() & o["n"].gt(1)
     need = arm & o["sd"].isna() & o["se"].isna() & o["n"].gt(0)
-    if not need.any() or not has.any():
+    if not need.any():
         return o
     o = o.copy()
-    kind = o["basis"]
-    donors = o[has].assign(
-        _w=lambda d: d["n"] - 1, _ss=lambda d: (d["n"] - 1) * d["sd"] ** 2, _kind=kind[has]
-    )
-    per_study = donors.groupby(["instrument", "_kind", "study_id"])[["_w", "_ss"]].sum().reset_index()
-    totals = per_study.groupby(["instrument", "_kind"]).agg(w=("_w", "sum"), ss=("_ss", "sum"), k=("study_id", "size"))
-    # plain lookups (one row each: per_study is unique by its keys), not a filter of the frame
-    # per row, which made the loop the slowest part of effects()
-    total = dict(zip(totals.index, zip(totals["w"], totals["ss"], totals["k"], strict=True), strict=True))
-    own = dict(
-        zip(
-            zip(per_study["instrument"], per_study["_kind"], per_study["study_id"], strict=True),
-            zip(per_study["_w"], per_study["_ss"], strict=True),
-            strict=True,
-        )
-    )
-    instrument, basis = o["instrument"].to_numpy(dtype=object), kind.to_numpy(dtype=object)
-    study, n, derivation = (o[c].to_numpy(dtype=object) for c in ("study_id", "n", "derivation"))
-    rows, sds, ses, notes = [], [], [], []
-    for i in np.flatnonzero(need.to_numpy()):
-        key = (instrument[i], basis[i])
-        if key not in total:
+    cols = ["study_id", "instrument", "scale_min", "scale_max"]
+    donors = o.loc[has, [*cols, "sd", "n"]].assign(kind=o.loc[has, "basis"])
+    recipients = o.loc[need, cols].assign(kind=o.loc[need, "basis"])
+    sds, notes = rules.impute_sd(recipients, donors, np.full(int(need.sum()), top))
+    rows = np.flatnonzero(need.to_numpy())
+    n = o["n"].to_numpy(dtype=float)
+    derivation = o["derivation"].to_numpy(dtype=object)
+    for i, sd, note in zip(rows, sds, notes, strict=True):
+        if np.isnan(sd):
+            o.iat[i, o.columns.get_loc("sd_note")] = note
             continue
-        w, ss, k = total[key]
-        mine = own.get((*key, study[i]))
-        if mine is not None:
-            w, ss, k = w - mine[0], ss - mine[1], k - 1
-        if k < 2 or w <= 0:
-            continue
-        sd = float(np.sqrt(ss / w))
-        rows.append(i)
-        sds.append(sd)
-        ses.append(sd / np.sqrt(n[i]))
-        notes.append(f"{derivation[i]}; SD imputed ({sd:.3g}, pooled from {int(k)} other studies)")
-    if rows:
-        o.iloc[rows, o.columns.get_loc("sd")] = sds
-        o.iloc[rows, o.columns.get_loc("se")] = ses
-        o.iloc[rows, o.columns.get_loc("sd_imputed")] = True
-        o.iloc[rows, o.columns.get_loc("derivation")] = notes
+        o.iat[i, o.columns.get_loc("sd")] = sd
+        o.iat[i, o.columns.get_loc("se")] = sd / np.sqrt(n[i])
+        o.iat[i, o.columns.get_loc("sd_imputed")] = True
+        o.iat[i, o.columns.get_loc("derivation")] = f"{derivation[i]}; {note}"
     return o
 
 
@@ -206,7 +198,12 @@ def _reported_contrasts(o: pd.DataFrame) -> pd.DataFrame:
         return md
     md["yi"] = md["value"]
     md["vi"] = md["se"] ** 2
-    names = {"adjusted": "adjusted", "change": "of changes", "final": "of final values"}
+    names = {
+        "adjusted": "adjusted",
+        "adjusted_baseline": "adjusted for baseline",
+        "change": "of changes",
+        "final": "of final values",
+    }
     md["source"] = np.where(
         md["se_from_p"], "MD from p-value", "reported MD (" + md["contrast_basis"].map(names) + ")"
     )
@@ -249,6 +246,11 @@ def _computed_contrasts(o: pd.DataFrame, arms: pd.DataFrame, measure: str) -> pd
         p["n1"], p["n2"] = p["n"], p["n_c"]
         for flag in ("approximate", "sd_imputed", "scale_inferred"):
             p[flag] = p[flag].astype(bool) | p[f"{flag}_c"].astype(bool)
+        p["scale_basis"] = rules.weaker_scale_basis(p["scale_basis"], p["scale_basis_c"])
+        p["sd_note"] = [
+            "; ".join(x for x in (f"{a} arm: {n1}" if n1 else "", f"{c} arm: {n2}" if n2 else "") if x)
+            for a, c, n1, n2 in zip(p["arm_id"], p["arm_id_c"], p["sd_note"], p["sd_note_c"], strict=True)
+        ]
         p["primary"] = p["primary"].fillna(False).astype(bool) & p["primary_c"].fillna(False).astype(bool)
         p["source"] = source
         p["row_id"] = p["outcome_id"] + "+" + p["outcome_id_c"]
@@ -272,16 +274,43 @@ def _within_arm(o: pd.DataFrame, arms: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- binary rows
 
 
+def _derive_events(o: pd.DataFrame, arms: pd.DataFrame) -> pd.DataFrame:
+    """Rule 'derived-events': counts from a printed percentage, for rows without counts.
+
+    The denominator is the row's own (its total, else its analysed n), else the arm's randomised
+    number; never guessed where none is printed. Flagged ``events_derived``; notes say how.
+    """
+    o = o.assign(events_derived=False)
+    todo = o["events"].isna() & o["percent"].notna()
+    if not todo.any():
+        return o
+    arm_n = o[["study_id", "arm_id"]].merge(arms[["study_id", "arm_id", "n_randomised"]], how="left")
+    arm_n = arm_n["n_randomised"].astype(float).to_numpy()
+    total = o["total"].astype(float).to_numpy()
+    n = o["n"].astype(float).to_numpy()
+    denom = np.where(~np.isnan(total), total, np.where(~np.isnan(n), n, arm_n))
+    which = np.where(~np.isnan(total), "the row's total", np.where(~np.isnan(n), "the analysed n", "the arm's randomised n"))
+    ok = todo.to_numpy() & ~np.isnan(denom) & (denom > 0)
+    if not ok.any():
+        return o
+    o = o.astype({"events": "Float64", "total": "Float64"})
+    events = rules.events_from_percent(o["percent"].astype(float).to_numpy(), denom)
+    o.loc[ok, "events"] = events[ok]
+    o.loc[ok, "total"] = denom[ok]
+    o.loc[ok, "events_derived"] = True
+    pct = o["percent"].astype(float).to_numpy()
+    o.loc[ok, "derivation"] = [
+        f"events derived: {pct[i]:g}% of {denom[i]:g} ({which[i]}) = {events[i]:g}" for i in np.flatnonzero(ok)
+    ]
+    return o
+
+
 def _binary(ev: Evidence, outcome: str, measure: str) -> pd.DataFrame:
     domains, row_measure, _ = BINARY_OUTCOMES[outcome]
     o = ev.outcomes
-    o = o[
-        o["domain"].isin(domains)
-        & (o["measure"] == row_measure)
-        & o["events"].notna()
-        & o["total"].notna()
-        & (o["time_value"] > 0)
-    ].copy()
+    o = o[o["domain"].isin(domains) & (o["measure"] == row_measure) & (o["time_value"] > 0)].copy()
+    o = _derive_events(o, ev.arms)
+    o = o[o["events"].notna() & o["total"].notna()]
     if o.empty:
         return o
     o = o.join(rules.place_in_time(o, to_weeks))
@@ -296,9 +325,12 @@ def _binary(ev: Evidence, outcome: str, measure: str) -> pd.DataFrame:
     p["n1"], p["n2"] = p["total"].astype(float), p["total_c"].astype(float)
     p["comparator_arm_id"] = p["arm_id_c"]
     p["primary"] = p["primary"].fillna(False).astype(bool) & p["primary_c"].fillna(False).astype(bool)
-    p["source"] = "arms' counts"
+    p["events_derived"] = p["events_derived"].astype(bool) | p["events_derived_c"].astype(bool)
+    p["source"] = np.where(p["events_derived"], "arms' percentages", "arms' counts")
     p["row_id"] = p["outcome_id"] + "+" + p["outcome_id_c"]
     p["basis"] = ""
+    p["scale_basis"] = ""
+    p["sd_note"] = ""
     p["scale_inferred"] = False
     p["sd_imputed"] = False
     p["se_from_p"] = False
@@ -338,7 +370,8 @@ def effects(
     elif measure in CONTINUOUS_MEASURES:
         if outcome in BINARY_OUTCOMES:
             raise ValueError(f"{outcome!r} is binary: use RR, OR or RD, not {measure}")
-        o = _impute_sd(_continuous_rows(ev, outcome))
+        o = _continuous_rows(ev, outcome)
+        o = _impute_sd(o, OUTCOMES[outcome][2]) if not o.empty else o
         parts = []
         if not o.empty:
             if measure == "MD":
@@ -359,7 +392,11 @@ def effects(
     rows = _orient(rows, ev)
     rows = _context(ev, rows, comparators)
     rows = rows[(rows["role"] == "intervention") | (rows["effect_kind"] == "within_arm")]
-    rows = rows[np.isfinite(rows["yi"].to_numpy(dtype=float)) & np.isfinite(rows["vi"].to_numpy(dtype=float))]
+    # a row left without a variance only because its SD was not imputed stays, so that explain()
+    # can say why (rule 'imputed-sd'); any other row without an estimate and its variance goes
+    said = rows["sd_note"].fillna("").astype(str).ne("").to_numpy() if "sd_note" in rows else False
+    finite_v = np.isfinite(rows["vi"].to_numpy(dtype=float))
+    rows = rows[np.isfinite(rows["yi"].to_numpy(dtype=float)) & (finite_v | said)]
     rows = rows.assign(
         outcome=outcome,
         measure=measure,
@@ -373,6 +410,10 @@ def effects(
             rows[c] = np.nan if c in _NUMERIC else (False if c in _FLAGS else "")
     for c in _FLAGS:
         rows[c] = rows[c].fillna(False).astype(bool)
+    for c in _TRISTATE:
+        rows[c] = rows[c].astype("boolean")
+    for c in ("sd_note", "scale_basis"):
+        rows[c] = rows[c].fillna("").astype(str)
     return (
         rows[EFFECT_COLUMNS]
         .sort_values(["therapy", "study_id", "time_weeks", "row_id"], kind="stable")
@@ -437,6 +478,8 @@ def _with_defaults(eff: pd.DataFrame) -> pd.DataFrame:
             continue
         if c in _FLAGS:
             fill[c] = False
+        elif c in _TRISTATE:
+            fill[c] = pd.array([pd.NA] * len(eff), dtype="boolean")
         elif c in _NUMERIC:
             fill[c] = np.nan
         elif c == "cohort" or c in ("label", "row_id"):
@@ -453,7 +496,7 @@ def _with_defaults(eff: pd.DataFrame) -> pd.DataFrame:
 
 
 def _reasons(
-    eff: pd.DataFrame, include_approximate: bool, inferred_scales: bool, imputed_sd: bool
+    eff: pd.DataFrame, include_approximate: bool, inferred_scales: bool, imputed_sd: bool, derived_events: bool = True
 ) -> pd.Series:
     """Why each row may not enter any pool ('' where it may), named by rule id.
 
@@ -478,6 +521,10 @@ def _reasons(
         mark(eff["approximate"] & ~eff["se_from_p"], "conversions: median in place of a mean (approximate)")
     if not imputed_sd:
         mark(eff["sd_imputed"], "imputed-sd: SD imputed from other studies")
+    note = eff["sd_note"].fillna("").astype(str)
+    mark(note != "", "imputed-sd: " + note)
+    if not derived_events:
+        mark(eff["events_derived"], "derived-events: counts derived from printed percentages")
     mark(~(np.isfinite(eff["yi"].astype(float)) & np.isfinite(eff["vi"].astype(float))), "conversions: no variance")
     return pd.Series(r, index=eff.index, dtype=object)
 
@@ -488,6 +535,7 @@ def explain(
     include_approximate: bool = False,
     inferred_scales: bool = False,
     imputed_sd: bool = True,
+    derived_events: bool = True,
 ) -> pd.DataFrame:
     """Every row of ``eff`` with ``status`` and ``reason``: what a pool takes, and why not.
 
@@ -504,7 +552,7 @@ def explain(
         raise ValueError(f"cannot group by {', '.join(unknown)}; choose from {', '.join(eff.columns)}")
     keys = [*dict.fromkeys([*by, *ALIKE])]
     out = eff.copy()
-    out["reason"] = _reasons(eff, include_approximate, inferred_scales, imputed_sd)
+    out["reason"] = _reasons(eff, include_approximate, inferred_scales, imputed_sd, derived_events)
     out["status"] = np.where(out["reason"] == "", "pooled", "left out")
     out["combined_from"] = ""
     cand = out[out["status"] == "pooled"]
@@ -516,7 +564,7 @@ def explain(
         _pop=cand["population"].map(rules.POPULATION_RANK).fillna(9),
         _src=cand["source"].map(rules.SOURCE_RANK).fillna(9),
         _dist=(cand["time_weeks"].astype(float) - ref).abs().fillna(0.0),
-        _active=cand["placebo_is_active"].astype(bool),
+        _active=_activity_rank(cand["placebo_is_active"]),
         _approx=cand["approximate"].astype(bool),
         _n=-(cand["n1"].astype(float).fillna(0) + cand["n2"].astype(float).fillna(0)),
         _key=_group_key(cand[keys]),
@@ -559,7 +607,17 @@ def explain(
     return out
 
 
-_COMBINABLE = {"arms' changes": "MD", "arms' final values": "MD", "arms' counts": "binary"}
+_COMBINABLE = {"arms' changes": "MD", "arms' final values": "MD", "arms' counts": "binary", "arms' percentages": "binary"}
+
+
+def _activity_rank(active: pd.Series) -> np.ndarray:
+    """0 for an inert comparator, 1 where placebo_is_active is not recorded, 2 for an active one
+    (:data:`explorer.analysis.comparability.PLACEBO_ACTIVITY_RANK`)."""
+    a = active.astype("boolean")
+    known = a.notna().to_numpy()
+    on = a.fillna(False).to_numpy(dtype=bool)
+    r = rules.PLACEBO_ACTIVITY_RANK
+    return np.where(known, np.where(on, r[True], r[False]), r[None])
 
 
 def _group_key(cols: pd.DataFrame) -> pd.Series:
@@ -649,6 +707,9 @@ POOL_COLUMNS = [
     "exp_pi_ub",
     "high_rob",
     "n_imputed_sd",
+    "imputed_sd_rows",
+    "n_derived_events",
+    "derived_events_rows",
     "n_approximate",
     "studies",
     "mean_weeks",
@@ -667,6 +728,7 @@ def pool(
     imputed_sd: bool = True,
     knha: bool | None = None,
     p_values: bool = True,
+    derived_events: bool = True,
 ) -> pd.DataFrame:
     """Random-effects pooling per group (default: therapy x follow-up window), by the rules of
     :mod:`explorer.analysis.comparability` (see :func:`explain` for the rows each pool took).
@@ -684,7 +746,7 @@ def pool(
         test = "knha" if knha else "z"
     by = list(by)
     keys = [*dict.fromkeys([*by, *ALIKE])]
-    rows = explain(eff, by, include_approximate, inferred_scales, imputed_sd)
+    rows = explain(eff, by, include_approximate, inferred_scales, imputed_sd, derived_events)
     chosen = rows[rows["status"] == "pooled"]
     if chosen.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in [*keys, *POOL_COLUMNS]})
@@ -701,6 +763,16 @@ def pool(
 
     result["high_rob"] = count(chosen["risk_of_bias"] == "high")
     result["n_imputed_sd"] = count(chosen["sd_imputed"].astype(bool))
+    result["n_derived_events"] = count(chosen["events_derived"].astype(bool))
+
+    def listed(flag: str) -> np.ndarray:  # the row ids a flag marks, per group ('; '-separated)
+        out = [[] for _ in range(n_groups)]
+        for g, rid in zip(codes[chosen[flag].to_numpy(dtype=bool)], chosen.loc[chosen[flag].astype(bool), "row_id"], strict=True):
+            out[g].append(str(rid))
+        return np.array(["; ".join(sorted(x)) for x in out], dtype=object)
+
+    result["imputed_sd_rows"] = listed("sd_imputed")
+    result["derived_events_rows"] = listed("events_derived")
     result["n_approximate"] = count(chosen["approximate"].astype(bool))
     result["studies"] = grouped["label"].agg(lambda s: "; ".join(sorted(set(map(str, s))))).to_numpy()
     result["mean_weeks"] = grouped["time_weeks"].mean().to_numpy()
@@ -738,9 +810,14 @@ def _participants(chosen: pd.DataFrame, codes: np.ndarray, n_groups: int) -> np.
 
 
 def _one_group(
-    eff: pd.DataFrame, by: Sequence[str], include_approximate: bool, inferred_scales: bool = False, imputed_sd: bool = True
+    eff: pd.DataFrame,
+    by: Sequence[str],
+    include_approximate: bool,
+    inferred_scales: bool = False,
+    imputed_sd: bool = True,
+    derived_events: bool = True,
 ) -> pd.DataFrame:
-    rows = explain(eff, by, include_approximate, inferred_scales, imputed_sd)
+    rows = explain(eff, by, include_approximate, inferred_scales, imputed_sd, derived_events)
     chosen = rows[rows["status"] == "pooled"]
     keys = [*dict.fromkeys([*by, *ALIKE])]
     groups = chosen.groupby(keys, observed=True, dropna=False).ngroups
@@ -759,12 +836,13 @@ def sensitivity(
     include_approximate: bool = False,
     inferred_scales: bool = False,
     imputed_sd: bool = True,
+    derived_events: bool = True,
 ) -> pd.DataFrame:
     """Leave-one-out for one pooling group: the pool without each study in turn (metafor's
     ``leave1out``). ``eff`` must hold a single group once the pooling rules are applied."""
     from explorer.analysis.pooling import leave_one_out
 
-    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd)
+    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd, derived_events)
     res = pd.DataFrame(leave_one_out(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float), method, test=test))
     return pd.concat([chosen[["study_id", "label", "yi", "vi"]].rename(columns={"label": "omitted"}), res], axis=1)
 
@@ -777,6 +855,7 @@ def funnel(
     include_approximate: bool = False,
     inferred_scales: bool = False,
     imputed_sd: bool = True,
+    derived_events: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, float] | None]:
     """Funnel-plot data (yi against its standard error) and Egger's regression test.
 
@@ -785,7 +864,7 @@ def funnel(
     """
     from explorer.analysis.pooling import egger_test
 
-    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd)
+    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd, derived_events)
     points = chosen[["study_id", "label", "yi", "vi"]].assign(sei=np.sqrt(chosen["vi"].to_numpy(float)))
     result = None
     if len(chosen) >= 10:
@@ -802,12 +881,13 @@ def subgroups(
     include_approximate: bool = False,
     inferred_scales: bool = False,
     imputed_sd: bool = True,
+    derived_events: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Pools per level of ``subgroup`` (approach, guidance, indication, ...) within one pooling
     group, and the test for subgroup differences (separate tau² per subgroup, as RevMan)."""
     from explorer.analysis.pooling import subgroup_test
 
-    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd)
+    chosen = _one_group(eff, list(by), include_approximate, inferred_scales, imputed_sd, derived_events)
     if subgroup not in chosen.columns:
         raise ValueError(f"unknown subgroup column {subgroup!r}")
     chosen = chosen.assign(**{subgroup: chosen[subgroup].fillna("not reported")})

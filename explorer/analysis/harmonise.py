@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from explorer.analysis.comparability import critical_value, se_from_p, small_sample_df
+from explorer.analysis.comparability import MIC_POINTS, critical_value, se_from_p, small_sample_df
+from explorer.analysis.comparability import MIC_SOURCE as MIC_SOURCE  # one source, re-exported
 
 PAIN_DOMAINS = ("pain_leg", "pain_back", "pain_overall")
 Z95 = 1.959963984540054
@@ -30,7 +31,29 @@ OUTCOMES: dict[str, tuple[str, tuple[str, ...], float]] = {
 #: time, never to a difference between groups: no between-group threshold with a source is in
 #: this package, so none is drawn there.
 MIC: dict[str, float] = {"pain": 2.0, "leg_pain": 2.0, "back_pain": 2.0, "function": 10.0}
-MIC_SOURCE = "Ostelo 2008 (Spine 33:90-94)"
+#: Full ranges of the instruments whose MIC (comparability.MIC_POINTS) is in their own points.
+_INSTRUMENT_RANGE = {"odi": 100.0, "modified_odi": 100.0, "rmdq": 24.0, "nrs": 10.0, "vas": 10.0}
+
+
+def mic(outcome: str, instruments=None) -> float | None:
+    """The within-person minimal important change on ``outcome``'s common scale for the rows of
+    ``instruments`` (Ostelo 2008, :data:`explorer.analysis.comparability.MIC_POINTS`): function
+    10 % of the range for the ODI, 5/24 = 20.8 % for the RMDQ. One line only where every
+    instrument shown has the same MIC; None where they differ or one has none recorded (the
+    ODI's 10 % is never drawn for the RMDQ). Without ``instruments``: :data:`MIC` (the ODI's
+    line for function, as drawn where only the outcome is known)."""
+    if outcome not in OUTCOMES:
+        return None
+    if instruments is None:
+        return MIC.get(outcome)
+    top = OUTCOMES[outcome][2]
+    lines = set()
+    for inst in {str(i) for i in instruments}:
+        points, rng = MIC_POINTS.get(inst), _INSTRUMENT_RANGE.get(inst)
+        if points is None or rng is None:
+            return None
+        lines.add(round(points / rng * top, 9))
+    return lines.pop() if len(lines) == 1 else None
 #: Short names for axis titles and summaries.
 SHORT_LABEL = {
     "pain": "Pain",
@@ -134,6 +157,8 @@ def harmonise(rows: pd.DataFrame, top: float, n_fallback: pd.Series | None = Non
             parts.append("95% CI as reported")
         elif has_ci[i]:
             t_note = f", t with {df[i]:g} df" if not np.isnan(df[i]) else ""
+            if t_note and n_from_arm[i]:
+                t_note += " (n = arms randomised)" if measure[i] == "mean_difference" else " (n = arm randomised)"
             parts.append(f"SE from the reported {level[i]:g}% CI{t_note}; 95% CI from that SE")
         elif from_p[i]:
             parts.append("SE from the exact p-value (approximate)")

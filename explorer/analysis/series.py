@@ -171,7 +171,9 @@ def contrast_series(ev: Evidence, outcome: str = "pain", comparators: str = "coc
     from explorer.analysis.effects import effects
 
     eff = effects(ev, outcome=outcome, measure="MD", comparators=comparators)
-    eff = eff[eff["effect_kind"] == "contrast"].reset_index(drop=True)
+    # contrasts with an interval only: a row kept without a variance (its SD not imputed, rule
+    # 'imputed-sd') is for explain(), not for a line with error bars
+    eff = eff[(eff["effect_kind"] == "contrast") & np.isfinite(eff["vi"].to_numpy(dtype=float))].reset_index(drop=True)
     se = np.sqrt(eff["vi"].to_numpy(dtype=float))
     out = eff.assign(
         value=eff["yi"].astype(float),

@@ -124,10 +124,11 @@ EVENT_WORDS = {
 RESPONDER_WORDS = {
     "pain_relief_50": "at least 50% pain relief",
     "pain_relief_30": "at least 30% pain relief",
-    "pain_relief_other": "another pain-relief threshold",
+    "pain_relief_75": "at least 75% pain relief",
     "complete_relief": "complete pain relief",
-    "function_improvement": "a disability threshold",
-    "composite_success": "pain and function thresholds",
+    "function_improvement_30": "at least 30% improvement in disability",
+    "function_mic": "disability improved by at least its minimal important change",
+    "composite_success": "at least 50% pain relief and 50% functional improvement",
     "global_rating": "a global rating of success",
     "other": "another definition",
 }

@@ -243,7 +243,7 @@ def _comparability_rules(v: dict[str, object], report: Callable[[str, str], None
     measure = v["measure"]
     if v["scale_max"] is not None:
         if not v["scale_basis"]:
-            report("scale_basis", "a row with a scale needs its scale_basis (stated, instrument or inferred)")
+            report("scale_basis", "a row with a scale needs its scale_basis (stated, instrument, derived or inferred)")
         if v["higher_is_better"] is None:
             report(
                 "higher_is_better",
@@ -257,6 +257,10 @@ def _comparability_rules(v: dict[str, object], report: Callable[[str, str], None
             report("scale_max", f"{v['instrument']} is {fixed[0]:g}-{fixed[1]:g} by the instrument")
         if v["scale_basis"] == "inferred" and v["instrument"] != "vas":
             report("scale_basis", "only a visual analogue scale's range is inferred (the data dictionary's rule)")
+        if v["scale_basis"] == "derived" and (
+            v["instrument"] not in ("vas", "nrs") or (v["scale_min"], v["scale_max"]) != (0.0, 100.0)
+        ):
+            report("scale_basis", "only a VAS or NRS is derived, and derived means 0-100 (the data dictionary's rule)")
     elif v["scale_basis"]:
         report("scale_basis", "scale_basis needs scale_min and scale_max")
     if v["time_value_max"] is not None and v["time_value_max"] < v["time_value"]:
