@@ -72,3 +72,20 @@ def test_prp_has_a_randomised_trial_at_every_site(ev, site, approaches, indicati
     if indications:
         prp = prp[prp["indication"].isin(indications)]
     assert (prp["design"] == "rct").any(), site
+
+
+def test_effect_directions_of_the_audit_cases(ev) -> None:
+    """Issue 21: direction by the point estimate, significance apart, one time per window."""
+    from explorer.analysis.synthesis import directions, vote_counts
+
+    d = directions(ev)
+    cell = (d["outcome"] == "pain") & (d["therapy"] == "epidural_steroid") & (d["window"] == "short")
+    placebo = cell & (d["comparator_kind"] == "placebo_sham")
+    cohen = d[placebo & (d["study_id"] == "cohen2012")].iloc[0]  # -1.26, CI -2.79 to 0.27
+    assert (cohen["direction"], bool(cohen["significant"]), cohen["basis"]) == ("arm", False, "estimate")
+    carette = d[placebo & (d["study_id"] == "carette1997")].iloc[0]  # leg pain at 6 weeks, P = 0.03
+    assert (carette["direction"], bool(carette["significant"]), carette["time_weeks"]) == ("arm", True, 6.0)
+    v = vote_counts(d).set_index(["outcome", "therapy", "comparator_kind", "window"])
+    for key in (("pain", "epidural_steroid", "placebo_sham", "short"), ("pain", "prp", "active", "intermediate")):
+        assert v.loc[key, "n_favour"] >= 6 and v.loc[key, "n_against"] == 0, key
+        assert v.loc[key, "sign_p"] <= 0.03125, key
