@@ -36,6 +36,8 @@ _LAZY = {
     "funnel": ("explorer.analysis.effects", "funnel"),
     "subgroups": ("explorer.analysis.effects", "subgroups"),
     "timecourse": ("explorer.analysis.timecourse", "timecourse"),
+    "directions": ("explorer.analysis.synthesis", "directions"),
+    "vote_counts": ("explorer.analysis.synthesis", "vote_counts"),
     "windows": ("explorer.analysis.windows", "assign_windows"),
     "figures": ("explorer.figures", None),
     "data": ("explorer.data", None),

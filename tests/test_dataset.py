@@ -207,3 +207,18 @@ def test_catch_all_responder_definitions_are_recoded(ev) -> None:
     assert (o.loc[defs.str.contains("walking"), "responder_class"].dropna() == "other").all()
     assert (o.loc[defs.str.contains("75% improvement in odq"), "responder_class"] == "other").all()
     assert rc["levi2025_007"] == "function_improvement_30" and rc["schepers2022_003"] == "other"
+def test_effect_directions_of_the_audit_cases(ev) -> None:
+    """Issue 21: direction by the point estimate, significance apart, one time per window."""
+    from explorer.analysis.synthesis import directions, vote_counts
+
+    d = directions(ev)
+    cell = (d["outcome"] == "pain") & (d["therapy"] == "epidural_steroid") & (d["window"] == "short")
+    placebo = cell & (d["comparator_kind"] == "placebo_sham")
+    cohen = d[placebo & (d["study_id"] == "cohen2012")].iloc[0]  # -1.26, CI -2.79 to 0.27
+    assert (cohen["direction"], bool(cohen["significant"]), cohen["basis"]) == ("arm", False, "estimate")
+    carette = d[placebo & (d["study_id"] == "carette1997")].iloc[0]  # leg pain at 6 weeks, P = 0.03
+    assert (carette["direction"], bool(carette["significant"]), carette["time_weeks"]) == ("arm", True, 6.0)
+    v = vote_counts(d).set_index(["outcome", "therapy", "comparator_kind", "window"])
+    for key in (("pain", "epidural_steroid", "placebo_sham", "short"), ("pain", "prp", "active", "intermediate")):
+        assert v.loc[key, "n_favour"] >= 6 and v.loc[key, "n_against"] == 0, key
+        assert v.loc[key, "sign_p"] <= 0.03125, key
