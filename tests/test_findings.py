@@ -55,8 +55,9 @@ def test_findings_pool_count_directions_once_and_match_reviews_by_window(tmp_pat
     row = f[(f["outcome"] == "pain") & (f["window"] == "short")].iloc[0]
     assert row["k"] == 2 and row["n_participants"] == 40 + 38 + 50 + 52
     assert (row["direction_arm"], row["direction_neither"], row["direction_comparator"]) == (1, 0, 0)  # ccc only
-    assert "Rev 2019" in row["review"] and "-0.6" in row["review"] and "favours ESI" in row["review"]
-    assert "MD -0.1" not in row["review"]  # the long-term estimate belongs to another window
+    assert "Rev 2019: −0.6 (−1.1 to −0.1) points on 0-10; 5 trials, 600 participants" in row["review"]
+    assert "3 trials" not in row["review"]  # the long-term estimate belongs to another window
+    assert row["answer"].startswith("−") and row["answer_basis"] == "pool" and "published: Rev 2019" in row["answer"]
     assert "a pool of 2 trials" in row["sentence"]
 
 
@@ -105,3 +106,36 @@ def test_randomised_numbers_stand_in_only_when_every_trial_has_one() -> None:
     page = findings_html(pd.DataFrame([row]), {}, {})
     assert "1 (100 randomised)" in page and "arm sizes not printed" in page
     assert "n not reported" in findings_html(pd.DataFrame([{**row, "n_randomised": np.nan}]), {}, {})
+
+
+def test_published_estimates_are_shown_in_the_project_convention_on_0_to_10(tmp_path: Path) -> None:
+    """A review printing 'positive favours the therapy' on 0-100 reads as a negative number of
+    points on 0-10; a window where no trial reports answers with the published estimate."""
+    s1, a1, o1 = trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38))
+    rev = dict(study_id="rev2019", label="Rev 2019", doi="10.1000/r", design="systematic_review",
+               blinding="not_applicable")  # fmt: skip
+    est = [
+        review_estimate("rev2019_re01", (12.0, 4.0, 20.0), printed_convention="positive_favours_therapy",
+                        timing="3 to 12 months", time_weeks_min=13, time_weeks_max=52, scale_min=0,
+                        scale_max=100, k_studies=4, n_participants=420),
+    ]  # fmt: skip
+    ev = load(make_package(tmp_path / "d", [s1, rev], a1, o1, review_estimates=est))
+    f = findings(ev)
+    row = f[(f["outcome"] == "pain") & (f["window"] == "intermediate")].iloc[0]
+    assert row["k"] == 0 and row["answer_basis"] == "published"
+    assert "−1.2 (−2 to −0.4) points on 0-10" in row["answer"] and "4 trials, 420 participants" in row["answer"]
+
+
+def test_a_cell_without_estimates_answers_with_its_vote_count(tmp_path: Path) -> None:
+    import dataclasses
+
+    ev = _package(tmp_path)
+    assert findings(ev, studies=["ccc2022"]).iloc[0]["answer_basis"] == "published"  # published first
+    ev = dataclasses.replace(ev, review_estimates=ev.review_estimates.iloc[0:0])
+    f = findings(ev, studies=["ccc2022"])  # the trial that reports only a direction
+    row = f[(f["k"] == 0) & (f["vote_trials"] > 0)]
+    assert len(row) == 1
+    r = row.iloc[0]
+    assert r["answer_basis"] == "vote count" and r["answer"].startswith("1 of 1 trial favours the therapy")
+    assert "95% CI 0.21 to 1.00" in r["answer"] and "sign test p = 1" in r["answer"]
+    assert "not how large" in r["vote_text"]

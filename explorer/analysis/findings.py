@@ -11,7 +11,6 @@ that "reported without numbers" is never shown as "no evidence".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,7 +19,9 @@ import pandas as pd
 from explorer.analysis.comparability import comparator_class
 from explorer.analysis.effects import effects, pool
 from explorer.analysis.harmonise import OUTCOMES, SHORT_LABEL, outcome_unit
+from explorer.analysis.reviews import reviews as published_estimates
 from explorer.analysis.summary import describe_pool, how_sure
+from explorer.analysis.synthesis import directions, vote_counts
 from explorer.analysis.windows import DEFAULT_WINDOWS, assign_windows, to_weeks
 from explorer.data.load import Evidence
 
@@ -55,8 +56,21 @@ COLUMNS = [
     "direction_neither",
     "direction_comparator",
     "direction_studies",
+    "direction_significant",
+    "vote_trials",
+    "vote_proportion",
+    "vote_lb",
+    "vote_ub",
+    "sign_p",
+    "stouffer_p",
+    "stouffer_k",
+    "vote_text",
     "review",
     "review_short",
+    "published_k",
+    "published_ids",
+    "answer",
+    "answer_basis",
     "how_sure",
     "how_sure_text",
     "sentence",
@@ -98,48 +112,36 @@ def direction_counts(ev: Evidence, comparators: str = "cochrane") -> pd.DataFram
     return d[cols].reset_index(drop=True)
 
 
-def _reviews_by_comparison(ev: Evidence) -> dict[tuple[object, object], list]:
-    """The review estimates (as named tuples, in file order) per (therapy, comparator class):
-    every row of the table looks its comparison up here instead of filtering the whole frame
-    again (that filtering was a fifth of the table's time)."""
-    found: dict[tuple[object, object], list] = {}
-    for r in ev.review_estimates.itertuples(index=False):
-        found.setdefault((r.therapy, r.comparator_kind), []).append(r)
+def _published_by_cell(ev: Evidence) -> dict[tuple[str, str, str, str], list[dict]]:
+    """The comparative published estimates with an established sign, per (therapy, comparator
+    class, findings outcome, window): a review's window spanning several of ours is listed in each.
+    Estimates pooled across times, or without a stated window, are in the Reviews view only."""
+    found: dict[tuple[str, str, str, str], list[dict]] = {}
+    pub = published_estimates(ev, design_basis="comparative")
+    pub = pub[pub["estimate"].notna() & pub["comparator_kind"].notna() & (pub["comparator_kind"].astype(str) != "")]
+    # the most useful first: on a natural scale, then the most trials, then the most recent
+    pub = pub.assign(
+        _natural=pub["unit"].astype(str).str.startswith(("points on", "% of")) | pub["effect_measure"].isin(["rr", "or", "smd"]),
+        _k=pd.to_numeric(pub["k_studies"], errors="coerce").fillna(0),
+    )
+    order = pub.sort_values(["_natural", "_k", "year", "review"], ascending=[False, False, False, True], kind="stable")
+    for r in order.to_dict("records"):
+        for window in r["windows"]:
+            found.setdefault((r["therapy"], r["comparator_kind"], r["outcome"], window), []).append(r)
     return found
 
 
-def _review_text(
-    reviews: dict[tuple[object, object], list], therapy: str, kind: str, outcome: str, window: str, labels: pd.Series
-) -> tuple[str, str]:
-    """The published review estimates for one row: in full (comparison, scale, trials, the
-    direction as the review states it) and short (review, measure, estimate, CI) for a table cell."""
-    if kind not in ("placebo_sham", "conservative"):
-        return "", ""  # an active class mixes different comparisons: reviews are listed on their own
-    doms = OUTCOME_DOMAINS.get(outcome, ())
-    cand = [r for r in reviews.get((therapy, kind), ()) if r.domain in doms]
-    win = next((w for w in DEFAULT_WINDOWS if w.name == window), None)
-    texts = []
-    for r in cand:
-        lo, hi = r.time_weeks_min, r.time_weeks_max
-        if win is None or (pd.isna(lo) and pd.isna(hi)):
-            continue  # a review whose window is not stated in weeks is listed with the reviews, not here
-        lo = 0.0 if pd.isna(lo) else float(lo)
-        hi = np.inf if pd.isna(hi) else float(hi)
-        if hi < win.lower or lo > win.upper:
-            continue
-        ci = f" ({r.ci_lb_printed:g} to {r.ci_ub_printed:g})" if pd.notna(r.ci_lb_printed) else ""
-        scale = f" on {r.scale_min:g}-{r.scale_max:g}" if pd.notna(r.scale_max) else ""
-        k = f", {int(r.k_studies)} trials" if pd.notna(r.k_studies) else ""
-        sign = re.search(r"[^.;]*favou?rs?[^.;]*", str(r.notes)) if isinstance(r.notes, str) else None
-        direction = f"; {sign.group(0).strip()}" if sign else ""
-        name = labels.get(r.study_id, r.study_id)
-        texts.append(
-            (
-                f"{name} ({r.comparison}): {str(r.effect_measure).upper()} {r.estimate_printed:g}{ci}{scale}{k}{direction}",
-                f"{name}: {str(r.effect_measure).upper()} {r.estimate_printed:g}{ci}",
-            )
-        )
-    return "; ".join(t for t, _ in texts), "; ".join(dict.fromkeys(s for _, s in texts))
+def _published_text(rows: list[dict], kind: str) -> tuple[str, str]:
+    """Published estimates of one cell: in full (with the comparison where the class is active,
+    and the outcome's domain) and short (the first two, for a table cell)."""
+    full, short = [], []
+    for r in rows:
+        domain = {"pain_leg": "leg pain", "pain_back": "back pain", "pain_overall": "pain"}.get(r["domain"], "")
+        what = f" [{domain}]" if domain else ""
+        versus = f" ({r['comparison']})" if kind == "active" else ""
+        full.append(f"{r['text']}{what}{versus}")
+        short.append(f"{r['text'].split(';')[0]}{what}")
+    return "; ".join(full), "; ".join(short[:2]) + (f"; +{len(short) - 2} more" if len(short) > 2 else "")
 
 
 def _randomised(studies: object, randomised: pd.Series) -> float:
@@ -184,66 +186,88 @@ def findings(
         if len(p):
             parts.append(p.assign(outcome=outcome))
     pooled = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEYS, "k"])
-    votes = direction_counts(ev, comparators)
-    if keep is not None:
-        votes = votes[votes["study_id"].isin(keep)]
+    # every trial of the selection by the direction of its point estimate (SWiM), and the vote
+    # count with its uncertainty (explorer.analysis.synthesis)
+    dirs = directions(ev, comparators, studies=keep)
+    dirs = dirs[dirs["outcome"].isin([o for o, _ in outcomes])]
+    votes = vote_counts(dirs)
+    published = _published_by_cell(ev)
     cells = pooled[KEYS].drop_duplicates() if len(pooled) else pd.DataFrame(columns=KEYS)
-    cells = pd.concat([cells, votes[KEYS]], ignore_index=True).drop_duplicates()
+    cells = pd.concat([cells, dirs[KEYS]], ignore_index=True).drop_duplicates()
+    if keep is None or len(dirs) or len(pooled):
+        # a comparison the selection's trials make, known only from published pools, still answers
+        shown = set(cells["therapy"].astype(str)) if keep is not None else None
+        extra = [
+            dict(zip(("therapy", "comparator_kind", "outcome", "window"), key, strict=True))
+            for key in published
+            if key[2] in {o for o, _ in outcomes} and (shown is None or key[0] in shown)
+        ]
+        if extra:
+            cells = pd.concat([cells, pd.DataFrame(extra)[KEYS]], ignore_index=True).drop_duplicates()
     table = cells.merge(pooled, on=KEYS, how="left") if len(pooled) else cells.assign(k=0)
-    if "studies" not in table:  # no cell of this selection was pooled: every row is direction-only
+    if "studies" not in table:  # no cell of this selection was pooled
         table = table.assign(studies=pd.Series(dtype=object, index=table.index))
     table = table[table["window"].astype(str) != ""]
-    # direction-only trials: the votes of trials not already in the cell's pool, on the cell's first row
+    # the effect-direction columns count the trials outside the cell's pool (the pool counts its own)
     dcols = ["direction_arm", "direction_neither", "direction_comparator"]
-    if len(votes):
+    if len(dirs):
         inside = table[[*KEYS, "studies"]].dropna(subset=["studies"])
         inside = inside.assign(label=inside["studies"].astype(str).str.split("; ")).explode("label")
-        v = votes.merge(inside[[*KEYS, "label"]].drop_duplicates().assign(_in=True), on=[*KEYS, "label"], how="left")
+        v = dirs.merge(inside[[*KEYS, "label"]].drop_duplicates().assign(_in=True), on=[*KEYS, "label"], how="left")
         v = v[v["_in"].isna()]
         counts = (
-            v.pivot_table(index=KEYS, columns="favours", values="study_id", aggfunc="count", fill_value=0)
+            v.pivot_table(index=KEYS, columns="direction", values="study_id", aggfunc="count", fill_value=0)
             .reindex(columns=["arm", "neither", "comparator"], fill_value=0)
             .add_prefix("direction_")
         )
-        names = v.groupby(KEYS)["label"].agg(lambda x: "; ".join(sorted(set(map(str, x))))).rename("direction_studies")
-        extra = counts.join(names).reset_index()
+        mark = {True: " (significant)", False: ""}
+        names = v.assign(
+            named=v["label"].astype(str) + v["significant"].map(lambda x: mark.get(bool(x), "") if pd.notna(x) else "")
+        ).groupby(KEYS)["named"].agg(lambda x: "; ".join(sorted(set(map(str, x)))))
+        sig = v[v["significant"].fillna(False).astype(bool)].groupby(KEYS)["study_id"].count().rename("direction_significant")
+        extra_cols = counts.join(names.rename("direction_studies")).join(sig).reset_index()
     else:
-        extra = pd.DataFrame(columns=[*KEYS, *dcols, "direction_studies"])
+        extra_cols = pd.DataFrame(columns=[*KEYS, *dcols, "direction_studies", "direction_significant"])
     first = ~table.duplicated(KEYS)
-    table = pd.concat(
-        [table[first].merge(extra, on=KEYS, how="left"), table[~first]], ignore_index=True
-    )
-    for c in dcols:
+    table = pd.concat([table[first].merge(extra_cols, on=KEYS, how="left"), table[~first]], ignore_index=True)
+    for c in [*dcols, "direction_significant"]:
         table[c] = table[c].fillna(0).astype(int)
     table["direction_studies"] = table["direction_studies"].fillna("")
-    table = table[(table["k"].fillna(0) > 0) | (table[["direction_arm", "direction_neither", "direction_comparator"]].sum(axis=1) > 0)]
+    vote_by = {tuple(r[k] for k in KEYS): r for r in votes.to_dict("records")} if len(votes) else {}
+    has_votes = np.array([tuple(r) in vote_by for r in table[KEYS].itertuples(index=False)], dtype=bool)
+    has_pub = np.array(
+        [(r.therapy, r.comparator_kind, r.outcome, r.window) in published for r in table[KEYS].itertuples(index=False)],
+        dtype=bool,
+    )
+    table = table[(table["k"].fillna(0) > 0) | has_votes | has_pub]
     if table.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
     table["k"] = table["k"].fillna(0).astype(int)
     rows = []
-    labels = ev.studies.set_index("study_id")["label"]
     randomised = pd.to_numeric(ev.studies.set_index("label")["n_randomised"], errors="coerce").astype(float)
     randomised = randomised[~randomised.index.duplicated(keep=False)]  # a label names one study
-    reviews = _reviews_by_comparison(ev)
+    seen_cells: set[tuple] = set()
     for r in table.to_dict("records"):
+        key = tuple(r[k] for k in KEYS)
+        first_of_cell = key not in seen_cells
+        seen_cells.add(key)
         unit = outcome_unit(r["outcome"]) if r["outcome"] in OUTCOMES else ""
         sure = how_sure(r if r["k"] else None)
+        vote = vote_by.get(key) if first_of_cell else None
+        pub = published.get((r["therapy"], r["comparator_kind"], r["outcome"], r["window"]), []) if first_of_cell else []
         if r["k"]:
             ratio = str(r.get("measure")) in ("RR", "OR")
             shown = {c: (r[f"exp_{c}"] if ratio else r[c]) for c in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")}
             sentence = describe_pool(r, unit)
         else:
             shown = dict.fromkeys(("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"), np.nan)
-            n = int(r["direction_arm"] + r["direction_neither"] + r["direction_comparator"])
-            sentence = (
-                f"No estimate to pool; {n} {'trial reports' if n == 1 else 'trials report'} a direction: "
-                f"{r['direction_arm']} for the therapy, {r['direction_neither']} no difference, "
-                f"{r['direction_comparator']} for the comparator."
-            )
+            sentence = vote_sentence(vote) if vote else "No trial of this selection reports this comparison here; published pools only."
+        full, short = _published_text(pub, str(r["comparator_kind"]))
+        answer, basis = _answer(r, shown, unit, pub, vote)
         rows.append(
             {
                 **{k: r.get(k) for k in KEYS},
-                "measure": r.get("measure", ""),
+                "measure": r.get("measure", "") if isinstance(r.get("measure"), str) else "",
                 "responder_class": r.get("responder_class", "") if isinstance(r.get("responder_class"), str) else "",
                 "k": r["k"],
                 "n_participants": r.get("n_participants", np.nan),
@@ -255,7 +279,21 @@ def findings(
                 "direction_neither": r["direction_neither"],
                 "direction_comparator": r["direction_comparator"],
                 "direction_studies": r.get("direction_studies", "") if isinstance(r.get("direction_studies"), str) else "",
-                **dict(zip(("review", "review_short"), _review_text(reviews, r["therapy"], r["comparator_kind"], r["outcome"], r["window"], labels), strict=True)),
+                "direction_significant": r["direction_significant"],
+                "vote_trials": vote["n_trials"] if vote else 0,
+                "vote_proportion": vote["proportion"] if vote else np.nan,
+                "vote_lb": vote["prop_lb"] if vote else np.nan,
+                "vote_ub": vote["prop_ub"] if vote else np.nan,
+                "sign_p": vote["sign_p"] if vote else np.nan,
+                "stouffer_p": vote["stouffer_p"] if vote else np.nan,
+                "stouffer_k": vote["stouffer_k"] if vote else 0,
+                "vote_text": vote_sentence(vote) if vote else "",
+                "review": full,
+                "review_short": short,
+                "published_k": len(pub),
+                "published_ids": "; ".join(p["estimate_id"] for p in pub),
+                "answer": answer,
+                "answer_basis": basis,
                 "how_sure": sure["level"],
                 "how_sure_text": sure["text"],
                 "sentence": sentence,
@@ -267,6 +305,56 @@ def findings(
     out["_c"] = out["comparator_kind"].map({"placebo_sham": 0, "conservative": 1, "active": 2}).fillna(3)
     out = out.sort_values(["therapy", "_c", "_o", "_w", "responder_class"], kind="stable")
     return out.drop(columns=["_w", "_o", "_c"]).reset_index(drop=True)
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}".rstrip("0").rstrip(".") if p < 0.1 else f"p = {p:.2f}"
+
+
+def vote_sentence(vote: dict) -> str:
+    """A vote count in words, with its uncertainty and what it answers (Handbook 12.2.2)."""
+    fav, against, n = int(vote["n_favour"]), int(vote["n_against"]), int(vote["n_trials"])
+    classifiable = fav + against
+    trials = "trial" if n == 1 else "trials"
+    if not classifiable:
+        return f"{n} {trials}: no direction either way (estimates at no difference, or no difference reported)."
+    text = f"{fav} of {classifiable} {'trials' if classifiable > 1 else 'trial'} with a direction favour{'s' if classifiable == 1 else ''} the therapy"
+    if n > classifiable:
+        text += f" ({n - classifiable} no difference)"
+    text += f"; proportion {vote['proportion']:.2f} (95% CI {vote['prop_lb']:.2f} to {vote['prop_ub']:.2f}, Wilson)"
+    text += f", sign test {_p(vote['sign_p'])}"
+    if pd.notna(vote["stouffer_p"]):
+        text += f"; combined one-sided {_p(vote['stouffer_p'])} (Stouffer, {int(vote['stouffer_k'])} trials)"
+    return text + ". Says whether there is an effect in one direction, not how large."
+
+
+def _number(v: float, ratio: bool) -> str:
+    return (f"{v:.2f}" if ratio else f"{v:.1f}").replace("-", "−")
+
+
+def _answer(r: dict, shown: dict, unit: str, pub: list[dict], vote: dict | None) -> tuple[str, str]:
+    """The best answer the data hold for a row, in one line: our pool; else the published
+    estimates of the comparison and window; else the vote count with its CI."""
+    if r["k"]:
+        ratio = str(r.get("measure")) in ("RR", "OR")
+        name = f"{r.get('measure')} " if ratio else ""
+        trials = "1 trial" if r["k"] == 1 else f"pool of {r['k']} trials"
+        lead = f"{name}{_number(shown['estimate'], ratio)} ({_number(shown['ci_lb'], ratio)} to {_number(shown['ci_ub'], ratio)})"
+        also = f"; published: {pub[0]['text']}" if pub else ""
+        return f"{lead}{'' if ratio else ' ' + unit}, {trials}{also}", "pool" if r["k"] > 1 else "one trial"
+    if pub:
+        more = f" (+{len(pub) - 1} more published)" if len(pub) > 1 else ""
+        return f"Published: {pub[0]['text']}{more}", "published"
+    if vote:
+        fav, classifiable = int(vote["n_favour"]), int(vote["n_favour"] + vote["n_against"])
+        if classifiable:
+            return (
+                f"{fav} of {classifiable} trial{'s' if classifiable > 1 else ''} favour{'s' if classifiable == 1 else ''} the therapy "
+                f"(95% CI {vote['prop_lb']:.2f} to {vote['prop_ub']:.2f}; sign test {_p(vote['sign_p'])})",
+                "vote count",
+            )
+        return f"{int(vote['n_trials'])} trials: no direction either way", "vote count"
+    return "", ""
 
 
 def outcome_label(outcome: str) -> str:
