@@ -239,11 +239,18 @@ class Dashboard:
         self.ignored = []
         self.set_state(FilterState())
 
-    def open_group(self, view: str, therapy: str, window: str, comparator: str, outcome: str) -> None:
-        """From a findings row to its forest plot or its time course."""
+    def open_group(
+        self, view: str, therapy: str, window: str, comparator: str, outcome: str, responder_class: str = ""
+    ) -> None:
+        """From a findings row to its forest plot, or its time course for that therapy and
+        comparison only (the filters say so, and Reset undoes it)."""
         if view == "forest":
-            self.tabs.view("forest").wanted = f"{therapy}|{window}|{comparator}|"
-        self.state = self.state.with_(outcome=outcome, measure="difference" if view == "time" else self.state.measure)
+            self.tabs.view("forest").wanted = f"{therapy}|{window}|{comparator}|{responder_class}"
+            self.state = self.state.with_(outcome=outcome)
+        else:
+            self.state = self.state.with_(
+                outcome=outcome, measure="difference", therapies=(therapy,), comparators=(comparator,)
+            )
         self.panel.show(self.state)
         if self.tabs.current.name == view:
             self.update()

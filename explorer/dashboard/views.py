@@ -17,7 +17,7 @@ from explorer.analysis.harms import describe_rate
 from explorer.analysis.series import RESPONDERS
 from explorer.analysis.summary import overall_summary, therapy_summary
 from explorer.dashboard.plot import Plot, as_spec
-from explorer.dashboard.state import FilterState, Model
+from explorer.dashboard.state import OUTCOME_CHOICES, FilterState, Model
 from explorer.data.cite import bibtex, ris
 from explorer.data.export import safe_csv
 from explorer.figures.direction import direction_spec
@@ -401,6 +401,8 @@ class FindingsView(View):
             style={"button_width": "auto"},
         )
         self.form.observe(lambda _c: self._switched(), names="value")
+        self.row.observe(lambda _c: self._row_picked(), names="value")
+        self.row_note = w.HTML()
         self.plot_note = w.HTML(
             "<div class='explorer-muted'>Each cell: the trials of one comparison at one follow-up time, by "
             "direction of effect (▲ favours the injection, ◆ no clear difference, ▼ favours the comparator); "
@@ -410,7 +412,7 @@ class FindingsView(View):
         )
         self.body = w.VBox([self.table])
         self.box.children = [
-            self.message, self.intro, self.form, w.HBox([self.row, self.to_forest, self.to_time]), self.body
+            self.message, self.intro, self.form, w.HBox([self.row, self.to_forest, self.to_time]), self.row_note, self.body
         ]  # fmt: skip
         self.redraw(state)
 
@@ -430,8 +432,8 @@ class FindingsView(View):
 
     def _open(self, view: str) -> None:
         if self.row.value:
-            therapy, window, comparator, outcome = self.row.value.split("|")
-            self.on_open(view, therapy, window, comparator, outcome)
+            therapy, window, comparator, outcome, responder_class, _k = self.row.value.split("|")
+            self.on_open(view, therapy, window, comparator, outcome, responder_class)
 
     def redraw(self, state: FilterState) -> None:
         self.state = state
@@ -447,18 +449,37 @@ class FindingsView(View):
             caption = f"{len(f)} comparisons; pooling rules as in the data dictionary"
             self.table.value = findings_html(f, therapies, kinds, caption)
             self.body.children = [self.table]
-        pooled = f[(f["k"] > 0) & f["outcome"].isin(["pain", "function"])]
+        # every row with trials opens: its forest plot where it has estimates, its time course
+        # (that therapy and comparison only) wherever it has trials
+        openable = f[(f["k"] > 0) | (f["vote_trials"] > 0)]
+        openable = openable[openable["outcome"].isin(OUTCOME_CHOICES)]
+        openable = openable.drop_duplicates(["therapy", "window", "comparator_kind", "outcome", "responder_class"])
         self.row.options = [
             (
                 f"{therapies.get(r.therapy, r.therapy)} vs {kinds.get(r.comparator_kind, r.comparator_kind)} · "
-                f"{r.window} · {r.outcome} ({r.k} {'trial' if r.k == 1 else 'trials'})",
-                f"{r.therapy}|{r.window}|{r.comparator_kind}|{r.outcome}",
+                f"{r.window} · {r.outcome}{' (' + r.responder_class.replace('_', ' ') + ')' if r.responder_class else ''}"
+                f" ({r.k} pooled)" if r.k else
+                f"{therapies.get(r.therapy, r.therapy)} vs {kinds.get(r.comparator_kind, r.comparator_kind)} · "
+                f"{r.window} · {r.outcome} (directions only)",
+                f"{r.therapy}|{r.window}|{r.comparator_kind}|{r.outcome}|{r.responder_class}|{int(r.k)}",
             )
-            for r in pooled.drop_duplicates(["therapy", "window", "comparator_kind", "outcome"]).itertuples(index=False)
+            for r in openable.itertuples(index=False)
         ]
         values = [v for _, v in self.row.options]
         if values and self.row.value not in values:
             self.row.value = values[0]
+        self._row_picked()
+
+    def _row_picked(self) -> None:
+        """A control that cannot act is disabled, and says why."""
+        value = self.row.value or ""
+        k = int(value.rsplit("|", 1)[-1]) if value else 0
+        self.to_forest.disabled = not k
+        self.to_time.disabled = not value
+        self.to_forest.tooltip = "Open this row's forest plot" if k else "No trial of this row gives an estimate to plot"
+        self.row_note.value = (
+            "" if not value else ("" if k else "<span class='explorer-muted'>Forest plot: no estimate in this row (its trials report directions only).</span>")
+        )
 
 
 class SafetyView(View):

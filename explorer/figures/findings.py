@@ -60,17 +60,45 @@ def _trials_title(r: pd.Series) -> str:
     return str(r["studies"])
 
 
+def _answer_cell(r: pd.Series) -> str:
+    """The best answer the row holds (see :func:`explorer.analysis.findings._answer`), with the
+    prediction interval where a pool has one and what the answer rests on."""
+    answer = str(r.get("answer", "") or "")
+    if not answer:
+        return "<td class='answer'>–</td>"
+    basis = str(r.get("answer_basis", ""))
+    pi = ""
+    if r["k"] and pd.notna(r.get("pi_lb", np.nan)):
+        pi = f"<div class='sub'>prediction interval {_e(_pi(r))}</div>"
+    return f"<td class='answer basis-{_e(basis.replace(' ', '-'))}'><div>{_e(answer)}</div>{pi}<div class='sub'>{_e(basis)}</div></td>"
+
+
+def _votes_cell(r: pd.Series) -> str:
+    n = int(r.get("vote_trials", 0) or 0)
+    if not n:
+        return "<td></td>"
+    text = str(r.get("vote_text", ""))
+    names = str(r.get("direction_studies", ""))
+    return (
+        f"<td class='votes'>{_direction(r) or ''}<details><summary>{n} trial{'s' if n != 1 else ''} by direction</summary>"
+        f"<div class='sub'>{_e(text)}</div><div class='sub'>{_e(names)}</div></details></td>"
+    )
+
+
 def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels: dict[str, str], caption: str = "") -> str:
-    """The table. Columns: comparison, when, outcome, trials (participants), effect (95% CI),
-    prediction interval, trials reporting only a direction (▲ favour the therapy, ◆ no
-    difference, ▼ favour the comparator), published review, how sure, in words."""
+    """The table, the answer first. Columns: comparison, when, outcome, the best answer the data
+    hold (our pool; else published pools of the comparison and window; else the vote count with
+    its CI), trials (participants), trials outside the pool by direction of their estimate (▲
+    favour the therapy, ◆ no difference, ▼ favour the comparator; the vote count on opening),
+    published pools (normalised: negative favours the therapy), how sure. Details open on click
+    or keyboard (no tooltip-only content)."""
     if df.empty:
         return "<p>No trial in this selection compares a therapy with a comparator on these outcomes.</p>"
     head = (
-        "<tr><th>Therapy vs comparator</th><th>When</th><th>Outcome</th><th>Trials (n)</th>"
-        "<th>Effect (95% CI)</th><th>Prediction interval</th><th title='Trials reporting only a p-value or a "
-        "direction: favour the therapy · no difference · favour the comparator'>Direction only ▲◆▼</th>"
-        "<th>Published review</th><th>How sure</th><th>In words</th></tr>"
+        "<tr><th scope='col'>Therapy vs comparator</th><th scope='col'>When</th><th scope='col'>Outcome</th>"
+        "<th scope='col'>Answer (95% CI)</th><th scope='col'>Trials (n)</th>"
+        "<th scope='col'>Trials by direction ▲◆▼</th><th scope='col'>Published pools</th>"
+        "<th scope='col'>How sure</th></tr>"
     )
     body = []
     for _, r in df.iterrows():
@@ -81,17 +109,25 @@ def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels:
         if pd.notna(r["n_participants"]):
             n = f" ({int(r['n_participants'])})"
         elif pd.notna(r.get("n_randomised", np.nan)):
-            n = f" ({int(r['n_randomised'])} randomised)"  # the cell's title says why
+            n = f" ({int(r['n_randomised'])} randomised)"
         else:
             n = " (n not reported)"
-        trials = f"{int(r['k'])}{n}" if r["k"] else "0"
+        trials = f"{int(r['k'])}{n}" if r["k"] else "none pooled"
+        review = str(r.get("review", "") or "")
+        published = (
+            f"<details><summary>{_e(r.get('review_short', review))}</summary><div class='sub'>{_e(review)}</div></details>"
+            if review
+            else ""
+        )
+        sure = _e(r["how_sure"] if r["k"] else "–")
         body.append(
             f"<tr><td>{_e(comparison)}</td><td>{_e(WINDOW_WORDS.get(r['window'], r['window']))}</td>"
-            f"<td>{_e(outcome)}</td><td class='count' title='{_e(_trials_title(r))}'>{trials}</td>"
-            f"<td class='num'>{_e(_effect(r))}</td><td class='count'>{_e(_pi(r))}</td><td>{_direction(r)}</td>"
-            f"<td class='review' title='{_e(r['review'])}'>{_e(r.get('review_short', r['review']))}</td>"
-            f"<td class='{SURE_CLASS.get(r['how_sure'], '')}' title='{_e(r['how_sure_text'])}'>"
-            f"{_e(r['how_sure'] if r['k'] else '–')}</td><td class='words'>{_e(r['sentence'])}</td></tr>"
+            f"<td>{_e(outcome)}</td>{_answer_cell(r)}"
+            f"<td class='count'><details><summary>{_e(trials)}</summary><div class='sub'>{_e(_trials_title(r))}</div>"
+            f"<div class='sub'>{_e(r['sentence'])}</div></details></td>"
+            f"{_votes_cell(r)}<td class='review'>{published}</td>"
+            f"<td class='{SURE_CLASS.get(r['how_sure'], '')}'><details><summary>{sure}</summary>"
+            f"<div class='sub'>{_e(r['how_sure_text'])}</div></details></td></tr>"
         )
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
     return (
@@ -106,6 +142,8 @@ def findings_page(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels:
     note = (
         "Effects are intervention minus comparator: pain in points on 0-10 and function in % of the scale "
         "(negative favours the therapy); RR above 1 favours the therapy for responders and below 1 for surgery. "
+        "Published pools are shown in the same convention, whatever sign the review printed. A vote count says "
+        "whether trials point one way, not how large the effect is. "
         "How sure is a rough guide from each pool's own numbers, not a GRADE rating."
     )
     return (
