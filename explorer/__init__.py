@@ -38,6 +38,8 @@ _LAZY = {
     "timecourse": ("explorer.analysis.timecourse", "timecourse"),
     "directions": ("explorer.analysis.synthesis", "directions"),
     "vote_counts": ("explorer.analysis.synthesis", "vote_counts"),
+    "reviews": ("explorer.analysis.reviews", "reviews"),
+    "review_overlap": ("explorer.analysis.reviews", "overlap"),
     "windows": ("explorer.analysis.windows", "assign_windows"),
     "figures": ("explorer.figures", None),
     "data": ("explorer.data", None),

@@ -228,6 +228,27 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_reviews(args: argparse.Namespace) -> int:
+    """The harmonised published pooled estimates (explorer.reviews), or their overlap."""
+    from explorer.analysis.reviews import overlap, reviews
+
+    ev = _load(args)
+    if ev is None:
+        return EXIT_INVALID
+    if args.overlap:
+        _write(overlap(ev), args.format)
+        return EXIT_OK
+    df = reviews(
+        ev, therapy=args.therapy, comparison_class=args.comparison, outcome=args.outcome,
+        window=args.window, design_basis=args.design,
+    )  # fmt: skip
+    df = df.assign(windows=df["windows"].map(lambda w: ";".join(w)))
+    if args.format == "table":
+        df = df[["review", "therapy", "comparison_class", "domain", "timing", "text"]]
+    _write(df, args.format)
+    return EXIT_OK
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     from explorer.data.entry import template
 
@@ -325,6 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--format", choices=["markdown", "csv"], default="markdown")
     cv.add_argument("--sources", help="update the generated counts and search flow in this file (docs/sources.md)")
     cv.set_defaults(func=_cmd_coverage)
+
+    rv = sub.add_parser("reviews", help="published pooled estimates, harmonised (sign, scale, window)")
+    rv.add_argument("--data", help="data directory (default: $EXPLORER_DATA or the bundled data)")
+    rv.add_argument("--therapy", help="therapy code (e.g. epidural_steroid)")
+    rv.add_argument("--comparison", help="comparison class (e.g. placebo_sham, approach)")
+    rv.add_argument("--outcome", help="outcome (pain, leg_pain, back_pain, function, responders, surgery)")
+    rv.add_argument("--window", choices=["immediate", "short", "intermediate", "long"], help="follow-up window")
+    rv.add_argument("--design", choices=["comparative", "single_arm"], help="comparative or single-arm poolings")
+    rv.add_argument("--overlap", action="store_true", help="per comparison: the reviews' shared trials (CCA)")
+    rv.add_argument("--format", default="table", choices=["csv", "json", "table"], help="output format")
+    rv.set_defaults(func=_cmd_reviews)
 
     t = sub.add_parser("template", help="print a YAML template of one publication to add")
     t.set_defaults(func=_cmd_template)

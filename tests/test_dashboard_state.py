@@ -297,7 +297,9 @@ def test_findings_status_counts_the_table(model: Model) -> None:
     d.update()
     f = model.findings(d.state)
     assert d.current.name == "findings"
-    assert f"{len(f)} comparisons: {int((f['k'] > 0).sum())} with" in d.status.value
+    basis = f["answer_basis"].value_counts()
+    assert f"{len(f)} comparisons: {int((f['k'] > 1).sum())} pooled here" in d.status.value
+    assert f"{int(basis.get('published', 0))} answered by published pools" in d.status.value
 
 
 def test_presentation_mode_scales_plot_text_and_moves_the_legend(model: Model) -> None:
@@ -470,3 +472,12 @@ def test_a_failing_view_hides_what_it_showed_before(model: Model, monkeypatch) -
     assert "could not be drawn" in view.message.value
     shown_children = [c for c in view.box.children if c is not view.message and c.layout.display != "none"]
     assert shown_children == []
+
+
+def test_reviews_view_sets_published_pools_beside_our_answer(model: Model) -> None:
+    d = Dashboard(model, FilterState(therapies=("epidural_steroid",)), view="reviews")
+    d.update()
+    html_ = d.current.table.value
+    assert d.current.message.value == ""
+    assert "Oliveira 2020" in html_ and "points on 0-10" in html_ and "This explorer's answer" in html_
+    assert "Published pools" in [v.title for v in d.views]

@@ -141,6 +141,10 @@ def _natural(row: dict) -> tuple[float, float, float, str, str]:
             f = top / (hi - lo)
             unit = "points on 0-10" if top == 10.0 else "% of the scale"
             return est * f, lb * f, ub * f, unit, ""
+        if top == 10.0 and max(abs(x) for x in (est, lb, ub) if pd.notna(x)) > 10:
+            # the trials' rule (scales from arithmetic): a pain difference beyond 10 points
+            # cannot be on 0-10, so the scale is 0-100
+            return est / 10, lb / 10, ub / 10, "points on 0-10 (0-100 by arithmetic)", ""
         return est, lb, ub, "points (scale not stated)", ""
     if m == "smd":
         return est, lb, ub, "SMD", _size_words(est)
@@ -169,6 +173,8 @@ def describe(row: dict) -> str:
     size = f", {row['size']}" if row["size"] else ""
     unit = row["unit"]
     lead = f"{_number(row['shown'])}{ci} {unit}" if unit.startswith(("points", "%")) else f"{unit} {_number(row['shown'])}{ci}"
+    if row["effect_measure"] == "proportion":
+        lead = f"{_number(row['estimate_printed'])}{'%' if row['estimate_printed'] > 1 else ''} of participants (before/after)"
     counts = []
     if pd.notna(row["k_studies"]):
         k = int(row["k_studies"])

@@ -24,6 +24,7 @@ from explorer.dashboard.views import (
     FindingsView,
     ForestView,
     MapView,
+    ReviewsView,
     SafetyView,
     StudiesView,
     SummaryView,
@@ -66,10 +67,15 @@ class StatusLine(w.HTML):
         studies = model.studies(state)["study_id"].nunique()
         if view == "findings":  # the table answers for every outcome at once
             f = model.findings(state)
+            basis = f["answer_basis"].value_counts() if len(f) else {}
             text = (
-                f"{len(f)} comparisons: {int((f['k'] > 0).sum())} with a pooled estimate or one trial's "
-                f"estimate, {int((f['k'] == 0).sum())} with trials reporting only a direction."
+                f"{len(f)} comparisons: {int((f['k'] > 1).sum())} pooled here, {int((f['k'] == 1).sum())} from one "
+                f"trial's estimate, {int(basis.get('published', 0))} answered by published pools, "
+                f"{int(basis.get('vote count', 0))} by the direction of their trials."
             )
+        elif view == "reviews":
+            n = len(model.ev.review_estimates)
+            text = f"{n} published pooled estimates from {model.ev.review_estimates['study_id'].nunique()} reviews in the data."
         elif view == "safety":  # the outcome does not apply here: say what the harms rest on
             ae = model.harms(state)
             n = ae["study_id"].nunique()
@@ -77,13 +83,13 @@ class StatusLine(w.HTML):
                 f"{n} {'study reports' if n == 1 else 'studies report'} adverse events in this selection "
                 f"({len(ae)} {'count' if len(ae) == 1 else 'counts'} per group)."
             )
-        elif view in ("map", "studies", "summary"):  # every outcome: the studies are the answer
+        elif view in ("map", "studies", "summary", "reviews"):  # every outcome: the studies are the answer
             text = f"{studies} {'study matches' if studies == 1 else 'studies match'} these filters."
         else:
             text = model.status(state, model.filtered(state))
         also = (
             ""
-            if view in ("map", "studies", "summary")
+            if view in ("map", "studies", "summary", "reviews")
             else f"<span class='explorer-muted'>({studies} {'study matches' if studies == 1 else 'studies match'} "
             "the filters for any outcome.)</span>"
         )
@@ -179,6 +185,7 @@ class Dashboard:
         self.tabs = ViewTabs(
             [
                 FindingsView(model, self.open_group),
+                ReviewsView(model),
                 TimeView(model, self.open_study),
                 ForestView(model),
                 MapView(model, self.pick_cell),

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode
 from explorer.dashboard.filters import BY_KEY, FILTERS, FilterState, clean
 
 MAX_QUERY = 2000
-VIEWS = ("findings", "time", "forest", "map", "safety", "studies", "summary")
+VIEWS = ("findings", "reviews", "time", "forest", "map", "safety", "studies", "summary")
 #: what a view's link may carry besides the filters (the forest plot's comparison and the studies
 #: it leaves out); checked here for their characters, then by the view against what it offers
 EXTRAS = {

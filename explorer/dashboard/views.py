@@ -482,6 +482,40 @@ class FindingsView(View):
         )
 
 
+class ReviewsView(View):
+    """Published pooled estimates: comparisons and windows down, reviews across, our answer beside
+    (the same comparison and window in the findings), overlap and disagreements marked."""
+
+    name, title = "reviews", "Published pools"
+
+    def build(self, state: FilterState) -> None:
+        self.table = w.HTML()
+        self.intro = w.HTML(
+            "<div class='explorer-muted'>What systematic reviews publish, put in one convention (negative "
+            "favours the therapy; pain in points on 0-10 where the scale is known). Several reviews of the same "
+            "trials are not independent confirmations: CCA says how much they overlap. Filtered by therapy; "
+            "single-arm (before/after) poolings are listed last and never read as effects against a comparator."
+            "</div>"
+        )
+        self.box.children = [self.message, self.intro, self.table]
+        self.redraw(state)
+
+    def redraw(self, state: FilterState) -> None:
+        from explorer.analysis.reviews import overlap, reviews
+        from explorer.figures.reviews import reviews_html
+
+        m = self.model
+        table = reviews(m.ev)
+        if state.therapies:
+            table = table[table["therapy"].isin(state.therapies)]
+        if state.comparators:
+            table = table[table["comparator_kind"].isin(state.comparators) | (table["design_basis"] == "single_arm")]
+        table = pd.concat([table[table["design_basis"] == "comparative"], table[table["design_basis"] != "comparative"]])
+        f = m.findings(state)
+        ours = {(r.therapy, r.comparator_kind, r.outcome, r.window): r.answer for r in f.itertuples(index=False) if r.k}
+        self.table.value = reviews_html(table, overlap(m.ev), ours, m.labels("arms", "therapy"))
+
+
 class SafetyView(View):
     name, title = "safety", "Safety"
 

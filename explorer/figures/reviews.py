@@ -1,0 +1,104 @@
+"""The published pooled estimates as one table: comparisons and windows down, reviews across.
+
+Pure: the harmonised review table (:func:`explorer.analysis.reviews.reviews`), the overlap per
+comparison and, optionally, the explorer's own findings in; HTML out, every text from the data
+escaped. Each cell is a review's estimate in the project's convention (negative favours the
+therapy; ratios therapy over comparator) with its CI and k; a row whose reviews disagree, in
+direction or in whether their CI excludes no effect, is marked, so a reader sees at once where
+the literature is not of one voice.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from explorer.figures.findings import STYLE, WINDOW_WORDS
+
+CLASS_WORDS = {
+    "placebo_sham": "placebo/sham",
+    "conservative": "conservative care",
+    "systemic_drug": "a systemic drug",
+    "other_therapy": "another therapy",
+    "approach": "another approach",
+    "agent": "another agent",
+    "dose": "another dose",
+    "guidance": "another image guidance",
+    "injections": "another number of injections",
+    "mixed_controls": "mixed controls",
+    "single_arm": "before/after (no comparator)",
+}
+OUTCOME_WORDS = {"pain_leg": "Leg pain", "pain_back": "Back pain", "pain_overall": "Pain", "function": "Function"}
+WINDOW_ORDER = ["immediate", "short", "intermediate", "long", "pooled across times", "not stated"]
+
+
+def _e(x: object) -> str:
+    return html.escape("" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
+
+
+def _when(r: dict) -> list[str]:
+    if r["time_basis"] == "window" and r["windows"]:
+        return list(r["windows"])
+    return ["pooled across times" if r["time_basis"] == "pooled_across_times" else "not stated"]
+
+
+def _cell(r: dict) -> str:
+    body = r["text"].split(": ", 1)[-1]
+    mark = {"therapy": "▲", "comparator": "▼", "neither": "◆", "improved": "▲", "worsened": "▼"}.get(r["favours"], "")
+    return (
+        f"<div class='est'>{_e(mark)} {_e(body)}</div>"
+        f"<div class='sub'>{_e(r['comparison'])}; {_e(r['timing'])}{'; relayed by ' + _e(r['relay_source']) if r['source'] == 'relay' else ''}</div>"
+    )
+
+
+def reviews_html(table: pd.DataFrame, overlap: pd.DataFrame, ours: dict | None = None, therapy_labels: dict | None = None) -> str:
+    """The table (see the module docstring). ``ours``: (therapy, comparator_kind, outcome, window)
+    -> our answer text for the same comparison, shown beside the published pools."""
+    if table.empty:
+        return "<p>No published pooled estimate in the data for this selection.</p>"
+    therapy_labels = therapy_labels or {}
+    ours = ours or {}
+    rows: dict[tuple, dict] = {}
+    for r in table.to_dict("records"):
+        outcome = OUTCOME_WORDS.get(r["domain"], str(r["domain"]).replace("_", " ").capitalize())
+        for when in _when(r):
+            cls = r["comparison_class"] if isinstance(r["comparison_class"], str) else ""
+            key = (str(r["therapy"]), cls, outcome, when)
+            rows.setdefault(key, {"cells": {}, "kind": r["comparator_kind"], "outcome": r["outcome"], "sides": set()})
+            rows[key]["cells"].setdefault(r["review"], []).append(r)
+            if r["favours"]:
+                rows[key]["sides"].add(r["favours"])
+    reviews = list(dict.fromkeys(table.sort_values(["year", "review"], ascending=[False, True])["review"]))
+    cca = {(o["therapy"], o["comparison_class"]): o for o in overlap.to_dict("records")} if len(overlap) else {}
+    head = "".join(f"<th scope='col'>{_e(v)}</th>" for v in reviews)
+    body = []
+    order = sorted(rows, key=lambda k: (k[0], k[1], k[2], WINDOW_ORDER.index(k[3]) if k[3] in WINDOW_ORDER else 9))
+    for key in order:
+        therapy, cls, outcome, when = key
+        row = rows[key]
+        sides = row["sides"] - {""}
+        disagree = len(sides) > 1
+        o = cca.get((therapy, cls))
+        over = f"CCA {o['cca']:.0f}% ({o['overlap']}), {o['r']} trials" if o and pd.notna(o["cca"]) else ""
+        window = next((w for w, words in WINDOW_WORDS.items() if w == when), None)
+        our = ours.get((therapy, row["kind"], row["outcome"], window), "") if window else ""
+        cells = "".join(
+            "<td>" + "".join(_cell(r) for r in row["cells"].get(v, [])) + "</td>" for v in reviews
+        )
+        flag = "<span class='disagree' title='The reviews differ in direction or in whether the CI excludes no effect'>⚠ reviews differ</span>" if disagree else ""
+        label = f"{therapy_labels.get(therapy, therapy)} vs {CLASS_WORDS.get(cls, cls or 'unclassified')}"
+        body.append(
+            f"<tr class='{'disagree' if disagree else ''}'><th scope='row'>{_e(label)}<div class='sub'>{_e(outcome)} · "
+            f"{_e(WINDOW_WORDS.get(when, when))}</div>{flag}<div class='sub'>{_e(over)}</div></th>"
+            f"<td class='ours'>{_e(our)}</td>{cells}</tr>"
+        )
+    return (
+        f"<style>{STYLE}</style><div class='explorer-sof-wrap'><table class='explorer-sof explorer-reviews'>"
+        "<caption>Published pooled estimates, in one convention: negative differences and ratios below 1 "
+        "for harms favour the therapy (▲ the CI favours the therapy, ▼ the comparator, ◆ includes no effect). "
+        "Pain is in points on 0-10 where the scale is known. CCA: how much the reviews of a comparison share "
+        "their trials (Pieper 2014).</caption>"
+        f"<thead><tr><th scope='col'>Comparison · outcome · when</th><th scope='col'>This explorer's answer</th>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
