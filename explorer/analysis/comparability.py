@@ -216,9 +216,6 @@ def rules_markdown() -> str:
 
 #: Rule 'comparison': the same therapy in another form, named by the first of these that differs.
 COMPARISON_ORDER = ("approach", "agent", "dose", "guidance", "injections")
-#: Every comparison a contrast can have (review_estimates.comparison_class less the reviews-only
-#: 'mixed_controls' and 'single_arm', plus 'unclassified' and 'none' for within-arm changes).
-COMPARISONS = ("placebo_sham", "conservative", "systemic_drug", "other_therapy", *COMPARISON_ORDER)
 UNCLASSIFIED_COMPARISON = "unclassified"
 #: Routes that make an active comparator a systemic drug.
 SYSTEMIC_APPROACHES = frozenset({"oral", "intramuscular", "subcutaneous"})

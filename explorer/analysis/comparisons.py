@@ -39,7 +39,12 @@ _APPROACH_WORDS = {
     "medial_branch": "medial branch",
     "intradiscal": "intradiscal",
 }
-_GUIDANCE_WORDS = {"fluoroscopy": "fluoroscopy", "ultrasound": "ultrasound", "ct": "CT", "landmark": "landmark"}
+_GUIDANCE_WORDS = {
+    "fluoroscopy": "fluoroscopy",
+    "ultrasound": "ultrasound",
+    "ct": "CT",
+    "landmark": "landmark",
+}
 _THERAPY_WORDS = {
     "epidural_steroid": "epidural steroid",
     "nerve_root_block": "nerve root block",
@@ -84,7 +89,14 @@ APPROACH_VARIANTS = {
     r"interlaminar": "interlaminar",
 }
 #: Named corticosteroids (rule 'comparison': agent and dose are read only from named drugs).
-STEROIDS = ("dexamethasone", "betamethasone", "triamcinolone", "methylprednisolone", "hydrocortisone", "prednisolone")
+STEROIDS = (
+    "dexamethasone",
+    "betamethasone",
+    "triamcinolone",
+    "methylprednisolone",
+    "hydrocortisone",
+    "prednisolone",
+)
 #: Other agents a label or agent text may name (pattern -> name): added to an injection, or in
 #: place of it.
 NAMED_AGENTS = {
@@ -153,7 +165,9 @@ def _word(arm: Mapping, prefer_agent: bool) -> str:
 
 def _placebo_word(arm: Mapping) -> str:
     therapy = _s(arm.get("therapy"))
-    return {"local_anaesthetic": "local anaesthetic", "saline": "saline", "sham": "sham"}.get(therapy, "placebo")
+    return {"local_anaesthetic": "local anaesthetic", "saline": "saline", "sham": "sham"}.get(
+        therapy, "placebo"
+    )
 
 
 def _other_label(arm: Mapping, comp: Mapping) -> str:
@@ -193,7 +207,11 @@ def _differences(arm: Mapping, comp: Mapping) -> dict[str, str]:
         pa = [p for p in _PARTICULATE if re.search(p, ta)]
         pc = [p for p in _PARTICULATE if re.search(p, tc)]
         if len(pa) == 1 and len(pc) == 1 and pa != pc:
-            label += " (non-particulate vs particulate)" if pa[0] == _PARTICULATE[0] else " (particulate vs non-particulate)"
+            label += (
+                " (non-particulate vs particulate)"
+                if pa[0] == _PARTICULATE[0]
+                else " (particulate vs non-particulate)"
+            )
         out["agent"] = label
     elif set(na) != set(nc):
         only_a, only_c = [x for x in na if x not in nc], [x for x in nc if x not in na]
@@ -219,7 +237,9 @@ def _differences(arm: Mapping, comp: Mapping) -> dict[str, str]:
     return out
 
 
-def comparison_of(arm: Mapping, comparator: Mapping, comparator_kind: str | None = None) -> tuple[str, str, str]:
+def comparison_of(
+    arm: Mapping, comparator: Mapping, comparator_kind: str | None = None
+) -> tuple[str, str, str]:
     """(comparison, comparison_label, differs) of the contrast ``arm`` vs ``comparator`` (two
     rows of data/arms.csv, as mappings), by rule 'comparison'.
 

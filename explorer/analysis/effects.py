@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis import comparability as rules
-from explorer.analysis.comparisons import COMPARISON_COLUMNS, comparisons
 from explorer.analysis import effect_sizes as es
+from explorer.analysis.comparisons import COMPARISON_COLUMNS, comparisons
 from explorer.analysis.harmonise import OUTCOMES, harmonise, keep_one_pain_domain
 from explorer.analysis.pooling import pool_frame
 from explorer.analysis.windows import DEFAULT_WINDOWS, Window, assign_windows, to_weeks
