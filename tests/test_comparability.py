@@ -493,3 +493,124 @@ def test_rmdq_minimal_important_change_is_5_of_24_points() -> None:
     assert rules.mic_points("rmdq") == 5.0 and rules.mic_points("odi") == 10.0
     assert mic("function", ["rmdq"]) == pytest.approx(100 * 5 / 24)
     assert mic("function", ["odi"]) == 10.0 and mic("function", ["odi", "rmdq"]) is None
+
+
+# --------------------------------------------------------------------------- rule 'comparison'
+
+
+def _arm(**kw) -> dict:
+    return {"therapy": "epidural_steroid", "approach": "transforaminal", "agent_class": "corticosteroid",
+            "guidance": "fluoroscopy", "role": "intervention", **kw}  # fmt: skip
+
+
+def _cmp(**kw) -> dict:
+    return _arm(**{"role": "comparator", "comparator_kind": "active", **kw})
+
+
+@pytest.mark.parametrize(
+    ("arm", "comp", "expected"),
+    [
+        (_arm(), _cmp(approach="interlaminar"), ("approach", "transforaminal vs interlaminar", "approach")),
+        (_arm(guidance="ultrasound"), _cmp(), ("guidance", "ultrasound vs fluoroscopy", "guidance")),
+        (_arm(approach="caudal", guidance="ultrasound"), _cmp(),
+         ("approach", "caudal vs transforaminal", "approach; guidance")),
+        (_arm(therapy="prp", agent_class="prp"), _cmp(), ("other_therapy", "PRP vs steroid", "therapy")),
+        (_arm(), _cmp(therapy="intramuscular_steroid", approach="intramuscular", guidance="not_applicable"),
+         ("systemic_drug", "epidural steroid vs intramuscular steroid", "")),
+        (_arm(agent_detail="triamcinolone 5 mg"), _cmp(agent_detail="triamcinolone 40 mg"),
+         ("dose", "triamcinolone 5 mg vs 40 mg", "dose")),
+        (_arm(agent_detail="dexamethasone 7.5 mg (nonparticulate)"),
+         _cmp(agent_detail="triamcinolone 40 mg (particulate)"),
+         ("agent", "dexamethasone vs triamcinolone (non-particulate vs particulate)", "agent")),
+        (_arm(arm_label="steroid + ketamine"), _cmp(arm_label="steroid + saline"),
+         ("agent", "with ketamine vs without", "agent")),
+        (_arm(approach="interlaminar", arm_label="Parasagittal interlaminar ESI"),
+         _cmp(approach="interlaminar", arm_label="Midline interlaminar ESI"),
+         ("approach", "parasagittal vs midline", "approach")),
+        (_arm(n_injections="1"), _cmp(n_injections="3"), ("injections", "injections: 1 vs 3", "injections")),
+        (_arm(guidance="not_reported"), _cmp(), ("unclassified", "epidural steroid: two forms (what differs is "
+                                                 "not recorded in the arms)", "")),
+        (_arm(), _cmp(therapy="saline", agent_class="saline", comparator_kind="placebo_sham"),
+         ("placebo_sham", "steroid vs saline", "")),
+        (_arm(), _cmp(therapy="conservative", agent_class="none", comparator_kind="conservative"),
+         ("conservative", "epidural steroid vs conservative care", "")),
+    ],
+)  # fmt: skip
+def test_comparison_is_named_by_what_differs(arm, comp, expected) -> None:
+    from explorer.analysis.comparisons import comparison_of
+
+    assert comparison_of(arm, comp) == expected
+
+
+def test_comparison_reaches_effects_and_pools_and_keeps_the_coarse_class(tmp_path: Path) -> None:
+    studies = [dict(study_id=s, label=s, doi=f"10.1000/{s}") for s in ("aaa2020", "bbb2020", "ccc2020", "ddd2020")]
+    arms, outs = [], []
+    for sid, comp in [
+        ("aaa2020", dict(approach="interlaminar")),
+        ("bbb2020", dict(approach="interlaminar", guidance="ultrasound")),
+        ("ccc2020", dict(approach="caudal")),
+        ("ddd2020", dict(therapy="prp", agent_class="prp")),
+    ]:
+        arms += [dict(study_id=sid, arm_id="tf", n_randomised="40"),
+                 dict(study_id=sid, arm_id="c", role="comparator", comparator_kind="active", n_randomised="40",
+                      **comp)]  # fmt: skip
+        outs.append(_md_row(sid, "tf", "c", "-0.5", ci_lb="-1.5", ci_ub="0.5"))
+    e = effects(load(make_package(tmp_path / "d", studies, arms, outs)), "pain").set_index("study_id")
+    assert set(e["comparator_kind"]) == {"active"}
+    assert e["comparison"].to_dict() == {
+        "aaa2020": "approach", "bbb2020": "approach", "ccc2020": "approach", "ddd2020": "other_therapy",
+    }  # fmt: skip
+    assert e.at["bbb2020", "differs"] == "approach; guidance"
+    assert e.at["ccc2020", "comparison_label"] == "transforaminal vs caudal"
+    coarse = pool(e.reset_index(), by=["therapy", "window", "comparator_kind"])
+    assert coarse["k"].tolist() == [4]  # one coarse pool: every comparator is active
+    fine = pool(e.reset_index(), by=["therapy", "window", "comparison"]).set_index("comparison")
+    assert fine.at["approach", "k"] == 3 and fine.at["other_therapy", "k"] == 1
+    why = explain(e.reset_index(), by=["therapy", "window", "comparison"])
+    assert set(why["status"]) == {"pooled"}
+
+
+def test_strict_definition_compares_a_local_anaesthetic_placebo_by_agent(tmp_path: Path) -> None:
+    from explorer.analysis.comparisons import comparisons
+
+    arms = pd.DataFrame(
+        [
+            dict(study_id="s", arm_id="st", **_arm(local_anaesthetic_added=True, comparator_kind=None)),
+            dict(study_id="s", arm_id="la", **_arm(therapy="local_anaesthetic", agent_class="local_anaesthetic",
+                 role="comparator", local_anaesthetic_added=True, comparator_kind="placebo_sham")),
+        ]
+    )  # fmt: skip
+    get = lambda d: comparisons(arms, d).set_index("arm_id").loc["st", ["comparison", "comparison_label"]].tolist()  # noqa: E731
+    assert get("cochrane") == ["placebo_sham", "steroid vs local anaesthetic"]
+    assert get("strict") == ["agent", "steroid vs local anaesthetic alone"]
+
+
+def test_directions_by_comparison(tmp_path: Path) -> None:
+    from explorer.analysis.synthesis import CELL_BY_COMPARISON, directions, vote_counts
+
+    studies = [dict(study_id=s, label=s, doi=f"10.1000/{s}") for s in ("aaa2020", "bbb2020")]
+    arms = [
+        dict(study_id="aaa2020", arm_id="tf", n_randomised="40"),
+        dict(study_id="aaa2020", arm_id="il", approach="interlaminar", role="comparator", comparator_kind="active",
+             n_randomised="40"),
+        dict(study_id="aaa2020", arm_id="us", guidance="ultrasound", role="comparator", comparator_kind="active",
+             n_randomised="40"),
+        dict(study_id="bbb2020", arm_id="tf", n_randomised="40"),
+        dict(study_id="bbb2020", arm_id="il", approach="interlaminar", role="comparator", comparator_kind="active",
+             n_randomised="40"),
+    ]  # fmt: skip
+    outs = [
+        {**_md_row("aaa2020", "tf", "il", "-0.5", ci_lb="-1.5", ci_ub="0.5"), "outcome_id": "aaa2020_001"},
+        {**_md_row("aaa2020", "tf", "us", "0.5", ci_lb="-0.5", ci_ub="1.5"), "outcome_id": "aaa2020_002"},
+        _md_row("bbb2020", "tf", "il", "-0.7", ci_lb="-1.5", ci_ub="0.1"),
+    ]
+    ev = load(make_package(tmp_path / "d", studies, arms, outs))
+    fine = directions(ev, outcomes=[("pain", "MD")], by_comparison=True)
+    got = {(r.study_id, r.comparison): r.direction for r in fine.itertuples()}
+    assert got == {("aaa2020", "approach"): "arm", ("aaa2020", "guidance"): "comparator", ("bbb2020", "approach"): "arm"}
+    votes = vote_counts(fine, by_comparison=True).set_index("comparison")
+    assert list(votes.columns[: len(CELL_BY_COMPARISON) - 1]) == [c for c in CELL_BY_COMPARISON if c != "comparison"]
+    assert votes.at["approach", "n_favour"] == 2 and votes.at["guidance", "n_against"] == 1
+    coarse = directions(ev, outcomes=[("pain", "MD")])
+    assert len(coarse) == 2  # one direction per trial in the coarse cell
+    assert set(coarse.loc[coarse["study_id"] == "aaa2020", "comparison"].iloc[0].split("; ")) <= {"approach", "guidance"}

@@ -222,3 +222,28 @@ def test_effect_directions_of_the_audit_cases(ev) -> None:
     for key in (("pain", "epidural_steroid", "placebo_sham", "short"), ("pain", "prp", "active", "intermediate")):
         assert v.loc[key, "n_favour"] >= 6 and v.loc[key, "n_against"] == 0, key
         assert v.loc[key, "sign_p"] <= 0.03125, key
+
+
+def test_same_therapy_comparisons_are_named_by_what_differs(ev) -> None:
+    """Issue 21 (3): 'epidural steroid vs active' is mostly one steroid injection against another."""
+    from explorer.analysis.comparisons import comparisons
+
+    c = comparisons(ev.arms).set_index(["study_id", "arm_id", "comparator_arm_id"])
+    assert tuple(c.loc[("hong2017", "tf", "pil"), ["comparison", "comparison_label"]]) == (
+        "approach", "transforaminal vs interlaminar")  # fmt: skip
+    assert c.loc[("ackerman2007", "tf", "caudal"), "comparison"] == "approach"
+    assert c.loc[("elashmawy2020", "us", "fl"), "comparison_label"] == "ultrasound vs fluoroscopy"
+    assert c.loc[("kang2011", "tri5", "tri40"), "comparison"] == "dose"
+    assert c.loc[("park2010", "dex", "ta"), "comparison"] == "agent"
+    assert tuple(c.loc[("gupta2024", "prp", "steroid"), ["comparison", "comparison_label"]]) == (
+        "other_therapy", "PRP vs steroid")  # fmt: skip
+    assert c.loc[("ghahreman2010", "tf_steroid", "im_steroid"), "comparison"] == "systemic_drug"
+    # every comparator class keeps its coarse grouping
+    roles = ev.arms.set_index(["study_id", "arm_id"])
+    kind = [roles.at[(s, a), "comparator_kind"] for s, a, _ in c.index.map(lambda k: (k[0], k[2], k[1]))]
+    coarse = {"placebo_sham": "placebo_sham", "conservative": "conservative"}
+    assert all(coarse.get(k, "active") == coarse.get(x, "active") for k, x in zip(kind, c["comparison"], strict=True))
+    active = c[c.index.get_level_values("study_id").isin(
+        ev.arms.loc[ev.arms["therapy"].eq("epidural_steroid") & ev.arms["role"].eq("intervention"), "study_id"])]
+    same = active[active["comparison"].isin(["approach", "agent", "dose", "guidance", "injections"])]
+    assert same.index.get_level_values("study_id").nunique() >= 16

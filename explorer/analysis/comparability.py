@@ -148,6 +148,33 @@ RULES: tuple[Rule, ...] = (
         "(imputed_sd=False).",
     ),
     Rule(
+        "comparison",
+        "Comparisons, not only classes",
+        "Each contrast also has a finer comparison, read from its two arms (data/arms.csv), in the "
+        "vocabulary of review_estimates.comparison_class so that our pools and published pools line "
+        "up; the comparator class stays the coarser grouping (active = every comparison below but "
+        "placebo/sham and conservative). placebo_sham and conservative are the comparator's class. "
+        "An active comparator is a systemic_drug when it is given orally, intramuscularly or "
+        "subcutaneously, is an intramuscular steroid or an oral drug (an oral drug the data class as "
+        "conservative care stays conservative); it is other_therapy when the two arms' therapy "
+        "families differ (arms.therapy; 'other' never matches, so PRP vs steroid, facet joint "
+        "injection vs medial branch block, steroid vs radiofrequency or surgery); otherwise it is the "
+        "same therapy in another form, named by what differs, in this order: approach (the coded "
+        "approaches, or where these are the same or unstated, approach variants the arm labels name: "
+        "parasagittal vs midline, Kambin vs supraneural, preganglionic vs ganglionic, ...), agent "
+        "(the agent class, or named steroids, or an agent such as ketamine, magnesium, hyaluronidase "
+        "or ozone named in one arm only), dose (the same named steroid at two printed doses), "
+        "guidance (fluoroscopy, ultrasound, CT, landmark; both recorded), injections (both numbers "
+        "printed). The comparison is the first difference in that order; the column differs lists "
+        "them all ('therapy' first for other_therapy). Two forms of one therapy whose arms record no "
+        "difference are 'unclassified' (said, never guessed). Under the strict comparator definition "
+        "a placebo made active (local anaesthetic alone, or an inert injection with it) is compared by "
+        "agent: the same injection without the active agent. Pools group by comparison when asked "
+        "(by=[..., 'comparison']; explorer pool --by therapy,window,comparison); each contrast also "
+        "carries a label ('transforaminal vs interlaminar', 'ultrasound vs fluoroscopy', 'PRP vs "
+        "steroid').",
+    ),
+    Rule(
         "responders",
         "Responder classes",
         "Responder rows pool only within one responder class, and a class holds one definition: at "
@@ -187,6 +214,11 @@ def rules_markdown() -> str:
         out += [f"**{r.title}** (`{r.id}`). {r.text}", ""]
     return "\n".join(out)
 
+#: Rule 'comparison': the same therapy in another form, named by the first of these that differs.
+COMPARISON_ORDER = ("approach", "agent", "dose", "guidance", "injections")
+UNCLASSIFIED_COMPARISON = "unclassified"
+#: Routes that make an active comparator a systemic drug.
+SYSTEMIC_APPROACHES = frozenset({"oral", "intramuscular", "subcutaneous"})
 #: Agents that make a placebo inert under the strict definition.
 INERT_AGENTS = frozenset({"saline", "contrast", "none"})
 COMPARATOR_DEFINITIONS = ("cochrane", "strict")

@@ -27,6 +27,7 @@ import pandas as pd
 
 from explorer.analysis import comparability as rules
 from explorer.analysis import effect_sizes as es
+from explorer.analysis.comparisons import COMPARISON_COLUMNS, comparisons
 from explorer.analysis.harmonise import OUTCOMES, harmonise, keep_one_pain_domain
 from explorer.analysis.pooling import pool_frame
 from explorer.analysis.windows import DEFAULT_WINDOWS, Window, assign_windows, to_weeks
@@ -66,6 +67,9 @@ EFFECT_COLUMNS = [
     "guidance",
     "comparator_therapy",
     "comparator_kind",
+    "comparison",
+    "comparison_label",
+    "differs",
     "placebo_is_active",
     "outcome",
     "domain",
@@ -444,6 +448,20 @@ def _context(ev: Evidence, rows: pd.DataFrame, comparators: str) -> pd.DataFrame
         comp, on=["study_id", "comparator_arm_id"], how="left"
     )
     rows["comparator_kind"] = rows["comparator_kind"].where(rows["effect_kind"] == "contrast", "none").fillna("none")
+    return with_comparisons(rows, ev.arms, comparators)
+
+
+def with_comparisons(rows: pd.DataFrame, arms: pd.DataFrame, comparators: str = "cochrane") -> pd.DataFrame:
+    """``rows`` (study_id, arm_id, comparator_arm_id, effect_kind) with the comparison of each
+    contrast (rule 'comparison': :func:`explorer.analysis.comparisons.comparison_of`):
+    ``comparison``, ``comparison_label`` and ``differs``; 'none' and '' for within-arm rows."""
+    rows = rows.drop(columns=[c for c in COMPARISON_COLUMNS if c in rows.columns])
+    pairs = comparisons(arms, comparators)
+    rows = rows.merge(pairs, on=["study_id", "arm_id", "comparator_arm_id"], how="left")
+    contrast = (rows["effect_kind"] == "contrast").to_numpy() if "effect_kind" in rows else True
+    rows["comparison"] = rows["comparison"].where(contrast, "none").fillna("none").replace("", "none")
+    for c in ("comparison_label", "differs"):
+        rows[c] = rows[c].where(contrast, "").fillna("")
     return rows
 
 
@@ -674,6 +692,7 @@ def _combine_arms(g: pd.DataFrame) -> dict | None:
         comparator_arm_id="+".join(side2["_cmp"].astype(str)),
         arm_label=" + ".join(side1["arm_label"].astype(str)),
         comparator_label=" + ".join(side2["comparator_label"].astype(str)),
+        **{c: _joined(g[c]) for c in ("comparison", "comparison_label", "differs") if c in g},
         row_id="(" + ", ".join(g["row_id"].astype(str)) + ")",
         combined_from=", ".join(g["row_id"].astype(str)),
         status="pooled",
@@ -681,6 +700,11 @@ def _combine_arms(g: pd.DataFrame) -> dict | None:
         source=f"{first['source']}, arms combined",
     )
     return first
+
+
+def _joined(values: pd.Series) -> str:
+    """The distinct texts of the arms combined into one comparison, '; '-separated in order."""
+    return "; ".join(dict.fromkeys(str(v) for v in values if str(v) != ""))
 
 
 # --------------------------------------------------------------------------- pooling

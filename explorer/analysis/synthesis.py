@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis.comparability import Z95, cohort_roots, comparator_class, place_in_time
-from explorer.analysis.effects import BINARY_OUTCOMES, effects, explain
+from explorer.analysis.comparisons import COMPARISON_COLUMNS
+from explorer.analysis.effects import BINARY_OUTCOMES, effects, explain, with_comparisons
 from explorer.analysis.harmonise import OUTCOMES, keep_one_pain_domain
 from explorer.analysis.windows import assign_windows, to_weeks
 from explorer.data.load import Evidence
@@ -41,10 +42,13 @@ DIRECTION_OUTCOMES: tuple[tuple[str, str], ...] = (
 )
 #: The cell a direction belongs to (the findings table's keys).
 CELL = ["outcome", "therapy", "comparator_kind", "window"]
+#: The finer cell, by comparison (rule 'comparison'): ``directions(by_comparison=True)``.
+CELL_BY_COMPARISON = ["outcome", "therapy", "comparator_kind", "comparison", "window"]
 #: Binary outcomes where fewer events favour the intervention (surgery performed).
 FEWER_EVENTS_BETTER = frozenset({"surgery"})
 DIRECTION_COLUMNS = [
     *CELL,
+    *COMPARISON_COLUMNS,
     "study_id",
     "label",
     "direction",
@@ -194,6 +198,7 @@ def _placed(ev: Evidence, rows: pd.DataFrame, comparators: str) -> pd.DataFrame:
     studies = ev.studies.assign(cohort=cohort_roots(ev.studies))[["study_id", "label", "cohort", "indication"]]
     rows = rows.merge(studies, on="study_id", how="left")
     rows = rows.join(place_in_time(rows, to_weeks))
+    rows = with_comparisons(rows.assign(effect_kind="contrast"), ev.arms, comparators)
     return rows.assign(
         window=assign_windows(rows["time_weeks"]),
         row_id=rows["outcome_id"],
@@ -241,7 +246,7 @@ def _printed_contrasts(ev: Evidence, outcome: str, measure: str, taken: set, com
     )
 
 
-def _one_per_cohort(cand: pd.DataFrame) -> pd.DataFrame:
+def _one_per_cohort(cand: pd.DataFrame, by: Sequence[str] = tuple(_BY)) -> pd.DataFrame:
     """The rows the pools' one-per-cohort rule (:func:`explorer.explain`, rule 'one-per-cohort',
     with 'multi-arm') chooses, for every cohort and cell. Rules about the scale, medians and
     imputed SDs are off (they do not change a sign); variances play no part in the choice, so a
@@ -252,7 +257,7 @@ def _one_per_cohort(cand: pd.DataFrame) -> pd.DataFrame:
     yi = cand["yi"].astype(float)
     vi = cand["vi"].astype(float)
     stand_in = cand.assign(yi=yi.where(np.isfinite(yi), 0.0), vi=vi.where(np.isfinite(vi), 1.0))
-    out = explain(stand_in, by=_BY, include_approximate=True, inferred_scales=True, imputed_sd=True)
+    out = explain(stand_in, by=list(by), include_approximate=True, inferred_scales=True, imputed_sd=True)
     base = out.iloc[: len(cand)]
     chosen = base.index[base["status"] == "pooled"]
     merged = out.iloc[len(cand) :]
@@ -280,7 +285,7 @@ def _number(x: object) -> float:
     return math.nan if x is None or pd.isna(x) else float(x)
 
 
-def _estimate_rows(ev: Evidence, picked: pd.DataFrame, outcome: str) -> pd.DataFrame:
+def _estimate_rows(ev: Evidence, picked: pd.DataFrame, outcome: str, cell: Sequence[str] = tuple(CELL)) -> pd.DataFrame:
     """Direction, significance and printed p of each chosen estimate row."""
     o = ev.outcomes.set_index("outcome_id")
     printed = _printed_p(ev)
@@ -318,7 +323,8 @@ def _estimate_rows(ev: Evidence, picked: pd.DataFrame, outcome: str) -> pd.DataF
             sig, frm = bool(yi - half > 0 or yi + half < 0), "Wald CI of the estimate"
         rows.append(
             {
-                **{k: r[k] for k in CELL},
+                **{k: r[k] for k in cell},
+                **{k: r.get(k, "") for k in COMPARISON_COLUMNS},
                 "cohort": r["cohort"],
                 "study_id": r["study_id"],
                 "label": r["label"],
@@ -370,22 +376,35 @@ def _pain_domain(rows: pd.DataFrame, outcome: str) -> pd.DataFrame:
     return keep_one_pain_domain(rows)
 
 
-def _agree(rows: pd.DataFrame) -> pd.DataFrame:
+def _agree(rows: pd.DataFrame, cell: Sequence[str] = tuple(CELL)) -> pd.DataFrame:
     """One row per cohort and cell. Several chosen rows (two responder classes, say) give their
     common direction; rows that disagree give 'neither' (conflicting, as a trial voting two ways
-    in the effect-direction display), with unknown significance."""
+    in the effect-direction display), with unknown significance. The comparison columns give the
+    distinct comparisons of the rows, '; '-separated (several only in the coarse cell)."""
     if rows.empty:
         return rows
-    rows = rows.sort_values([*CELL, "cohort", "study_id", "time_weeks", "row_id"], kind="mergesort")
-    n = rows.groupby([*CELL, "cohort"])["direction"].transform("nunique")
+    cell = list(cell)
+    rows = rows.sort_values([*cell, "cohort", "study_id", "time_weeks", "row_id"], kind="mergesort")
+    n = rows.groupby([*cell, "cohort"])["direction"].transform("nunique")
     sig = rows["significant"].astype(object)
-    any_sig = sig.eq(True).groupby([rows[c] for c in [*CELL, "cohort"]]).transform("any")
-    all_known = sig.notna().groupby([rows[c] for c in [*CELL, "cohort"]]).transform("all")
+    any_sig = sig.eq(True).groupby([rows[c] for c in [*cell, "cohort"]]).transform("any")
+    all_known = sig.notna().groupby([rows[c] for c in [*cell, "cohort"]]).transform("all")
+    joined = {
+        c: rows[c].fillna("").astype(str).groupby([rows[k] for k in [*cell, "cohort"]]).transform(_distinct)
+        for c in COMPARISON_COLUMNS
+        if c not in cell
+    }
     rows = rows.assign(
         direction=rows["direction"].where(n == 1, "neither"),
         significant=np.where(n > 1, None, np.where(any_sig, True, np.where(all_known, False, None))),
+        **joined,
     )
-    return rows.drop_duplicates([*CELL, "cohort"])
+    return rows.drop_duplicates([*cell, "cohort"])
+
+
+def _distinct(values: pd.Series) -> str:
+    """Distinct texts of several rows, '; '-separated in order (each may itself be a list)."""
+    return "; ".join(dict.fromkeys(x for v in values for x in str(v).split("; ") if x))
 
 
 def directions(
@@ -393,10 +412,14 @@ def directions(
     comparators: str = "cochrane",
     outcomes: Iterable[tuple[str, str]] = DIRECTION_OUTCOMES,
     studies: Iterable[str] | None = None,
+    by_comparison: bool = False,
 ) -> pd.DataFrame:
     """Effect direction of every trial in every cell (outcome x therapy x comparator class x
     window): one row per trial (cohort) and cell, ``direction`` 'arm' (favours the intervention),
-    'comparator' or 'neither'.
+    'comparator' or 'neither'. ``by_comparison=True``: the finer cell
+    (:data:`CELL_BY_COMPARISON`), one row per trial and comparison (rule 'comparison'); else each
+    row's ``comparison``, ``comparison_label`` and ``differs`` list the distinct ones of the
+    contrasts it stands for ('; '-separated).
 
     ``basis`` 'estimate': the sign of the trial's point estimate (a contrast of
     :func:`explorer.effects`, oriented as there: a mean difference below 0, a risk ratio of
@@ -416,6 +439,9 @@ def directions(
     time, where printed. ``studies``: restrict to these study ids (the dashboard's selection).
     """
     keep = None if studies is None else set(studies)
+    cell = CELL_BY_COMPARISON if by_comparison else CELL
+    by = [*_BY, "comparison"] if by_comparison else _BY
+    ckey = [c for c in cell if c not in ("outcome",)]
     parts = []
     for outcome, measure in outcomes:
         e = effects(ev, outcome, measure, comparators=comparators)
@@ -426,14 +452,14 @@ def directions(
             cand = cand[cand["study_id"].isin(keep)]
         if len(cand):
             cand = cand.drop(columns=["indication"]).merge(ev.studies[["study_id", "indication"]], on="study_id")
-        est = _estimate_rows(ev, _one_per_cohort(_pain_domain(cand, outcome)), outcome)
-        got = set(zip(est["cohort"], est["therapy"], est["comparator_kind"], est["window"], strict=True)) if len(est) else set()
+        est = _estimate_rows(ev, _one_per_cohort(_pain_domain(cand, outcome), by), outcome, cell)
+        got = set(zip(*(est[c] for c in ["cohort", *ckey]), strict=True)) if len(est) else set()
         d = _direction_rows(ev, outcome, measure, comparators)
         if keep is not None and len(d):
             d = d[d["study_id"].isin(keep)]
         if len(d):
-            d = d[[k not in got for k in zip(d["cohort"], d["therapy"], d["comparator_kind"], d["window"], strict=True)]]
-        d = _one_per_cohort(_pain_domain(d, outcome))
+            d = d[[k not in got for k in zip(*(d[c] for c in ["cohort", *ckey]), strict=True)]]
+        d = _one_per_cohort(_pain_domain(d, outcome), by)
         if len(d):
             by_p = [significant_from_p(p, op) for p, op in zip(d["p_value"], d["p_operator"], strict=True)]
             by_dir = d["favours"].map({"arm": True, "comparator": True, "neither": False})
@@ -449,18 +475,18 @@ def directions(
         parts += [x for x in (est, d) if len(x)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in DIRECTION_COLUMNS})
-    out = _agree(pd.concat([p.assign(outcome=p["outcome"].astype(str)) for p in parts], ignore_index=True))
+    out = _agree(pd.concat([p.assign(outcome=p["outcome"].astype(str)) for p in parts], ignore_index=True), cell)
     out = out[out["window"].astype(str) != ""]
     out["significant"] = out["significant"].astype("boolean")
     out["p_operator"] = out["p_operator"].where(out["p_value"].notna(), None)
-    out = out.sort_values([*CELL, "label", "study_id"], kind="mergesort")
+    out = out.sort_values([*cell, "label", "study_id"], kind="mergesort")
     return out[DIRECTION_COLUMNS].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- vote counts
 
 
-def vote_counts(dirs: pd.DataFrame) -> pd.DataFrame:
+def vote_counts(dirs: pd.DataFrame, by_comparison: bool = False) -> pd.DataFrame:
     """Vote counts per cell of a :func:`directions` frame: what a count of directions can say
     (Cochrane Handbook 12.2.2), with its uncertainty.
 
@@ -474,11 +500,15 @@ def vote_counts(dirs: pd.DataFrame) -> pd.DataFrame:
     the therapy) over the trials that print an exact p-value (``p_operator`` '=') and have a
     direction, where there are at least two (``stouffer_k``), weighted by the square root of n
     where every n is known (``stouffer_weighted``). ``label`` says what they answer: whether there
-    is an effect in one direction, never how large.
+    is an effect in one direction, never how large. ``by_comparison=True`` counts per
+    :data:`CELL_BY_COMPARISON` (of a ``directions(by_comparison=True)`` frame) and adds the column
+    ``comparison``.
     """
+    cell = CELL_BY_COMPARISON if by_comparison else CELL
+    columns = [*cell, *VOTE_COLUMNS[len(CELL):]]
     rows = []
     if len(dirs):
-        for key, g in dirs.groupby(CELL, sort=True, observed=True):
+        for key, g in dirs.groupby(cell, sort=True, observed=True):
             fav = int((g["direction"] == "arm").sum())
             against = int((g["direction"] == "comparator").sum())
             lb, ub = wilson_interval(fav, fav + against)
@@ -493,7 +523,7 @@ def vote_counts(dirs: pd.DataFrame) -> pd.DataFrame:
                 )
             rows.append(
                 {
-                    **dict(zip(CELL, key, strict=True)),
+                    **dict(zip(cell, key, strict=True)),
                     "n_trials": len(g),
                     "n_favour": fav,
                     "n_against": against,
@@ -509,5 +539,5 @@ def vote_counts(dirs: pd.DataFrame) -> pd.DataFrame:
                     "label": VOTE_LABEL,
                 }
             )
-    out = pd.DataFrame(rows, columns=VOTE_COLUMNS)
+    out = pd.DataFrame(rows, columns=columns)
     return out.astype({"n_trials": int, "n_favour": int, "n_against": int, "n_neither": int, "stouffer_k": int})
