@@ -45,7 +45,10 @@ def test_identifiers_are_unique(ev) -> None:
 
 
 def test_every_study_is_traceable(ev) -> None:
-    assert (ev.studies["doi"].notna() | ev.studies["pmid"].notna()).all()
+    s = ev.studies
+    identified = s["doi"].notna() | s["pmid"].notna()
+    referenced = s[["journal", "year", "volume_pages", "reference_url"]].notna().all(axis=1)
+    assert (identified | referenced).all()
     assert ev.outcomes["locator"].notna().all() and ev.adverse_events["locator"].notna().all()
 
 
@@ -159,6 +162,8 @@ def test_screening_keeps_one_decision_per_record(ev) -> None:
     assert (_text(sc.loc[sc["decision"] == "duplicate", "exclusion_kind"]) == "duplicate").all()
     assert (_text(sc.loc[sc["decision"] == "included", "exclusion_kind"]) == "").all()
     assert set(_text(ev.searches["kind"])) == {"topic", "known_item"}
+
+
 # --------------------------------------------------------------------------- issue 21 on the data
 
 
@@ -207,6 +212,8 @@ def test_catch_all_responder_definitions_are_recoded(ev) -> None:
     assert (o.loc[defs.str.contains("walking"), "responder_class"].dropna() == "other").all()
     assert (o.loc[defs.str.contains("75% improvement in odq"), "responder_class"] == "other").all()
     assert rc["levi2025_007"] == "function_improvement_30" and rc["schepers2022_003"] == "other"
+
+
 def test_effect_directions_of_the_audit_cases(ev) -> None:
     """Issue 21: direction by the point estimate, significance apart, one time per window."""
     from explorer.analysis.synthesis import directions, vote_counts
@@ -219,8 +226,9 @@ def test_effect_directions_of_the_audit_cases(ev) -> None:
     carette = d[placebo & (d["study_id"] == "carette1997")].iloc[0]  # leg pain at 6 weeks, P = 0.03
     assert (carette["direction"], bool(carette["significant"]), carette["time_weeks"]) == ("arm", True, 6.0)
     v = vote_counts(d).set_index(["outcome", "therapy", "comparator_kind", "window"])
-    for key in (("pain", "epidural_steroid", "placebo_sham", "short"), ("pain", "prp", "active", "intermediate")):
-        assert v.loc[key, "n_favour"] >= 6 and v.loc[key, "n_against"] == 0, key
+    # the audit counted 6 of 6 for PRP vs active; Fargaly 2025 (platelet-rich fibrin) has since left the scope
+    for key, least in ((("pain", "epidural_steroid", "placebo_sham", "short"), 6), (("pain", "prp", "active", "intermediate"), 5)):
+        assert v.loc[key, "n_favour"] >= least and v.loc[key, "n_against"] == 0, key
         assert v.loc[key, "sign_p"] <= 0.03125, key
 
 
