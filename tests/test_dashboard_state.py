@@ -481,3 +481,17 @@ def test_reviews_view_sets_published_pools_beside_our_answer(model: Model) -> No
     assert d.current.message.value == ""
     assert "Oliveira 2020" in html_ and "points on 0-10" in html_ and "This explorer's answer" in html_
     assert "Published pools" in [v.title for v in d.views]
+
+
+def test_difference_view_draws_published_pools_on_the_common_scale(model: Model) -> None:
+    """The leg-pain question: published pools of epidural steroids vs placebo drawn across their
+    windows in points on 0-10, labelled as published, beside the trials."""
+    state = FilterState(therapies=("epidural_steroid",), comparators=("placebo_sham",), outcome="leg_pain", measure="difference", designs=())
+    d = Dashboard(model, state, view="time")
+    d.update()
+    pub = [t for t in d.current.plot.current["data"] if str(t.get("meta", "")).endswith(":published")]
+    expected = model.published(state)
+    assert len(expected) >= 2 and len(pub) == 1
+    assert sorted(pub[0]["y"]) == sorted(expected["shown"].tolist())
+    assert all(-10 <= y <= 10 for y in pub[0]["y"]) and "Published pool" in pub[0]["text"][0]
+    assert model.published(state.with_(measure="final")) is None

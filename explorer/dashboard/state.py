@@ -289,6 +289,28 @@ class Model:
         g = g.reset_index().sort_values(["cohort", *keys], ascending=[False, True, True, True, True])
         return [(r.therapy, r.window, r.comparator_kind, r.responder_class, int(r.cohort)) for r in g.itertuples(index=False)]
 
+    def published(self, state: FilterState) -> pd.DataFrame | None:
+        """The published pooled estimates the difference view draws beside ours: comparative,
+        placed in a stated window, on the drawn scale (points on 0-10 for pain, % of the scale
+        for function), of the selection's therapies and comparator classes. None where the view
+        draws no differences on such a scale."""
+        from explorer.analysis.reviews import reviews
+
+        if state.measure != "difference" or state.outcome not in ("pain", "leg_pain", "back_pain", "function"):
+            return None
+        key = ("published", state.outcome, state.therapies, state.comparators)
+        if key in self._cache:
+            return self._cache[key]
+        t = reviews(self.ev, outcome=state.outcome, design_basis="comparative")
+        unit = "% of the scale" if state.outcome == "function" else "points on 0-10"
+        t = t[(t["time_basis"] == "window") & t["shown"].notna() & t["unit"].astype(str).str.startswith(unit)]
+        if state.therapies:
+            t = t[t["therapy"].isin(state.therapies)]
+        if state.comparators:
+            t = t[t["comparator_kind"].isin(state.comparators)]
+        self._cache[key] = t.reset_index(drop=True)
+        return self._cache[key]
+
     def pain_changes(self, state: FilterState) -> pd.DataFrame:
         """Within-arm pain changes on 0-10 for the summary: reported changes and final-minus-baseline."""
         s = state.with_(outcome="pain", measure="change")

@@ -156,7 +156,9 @@ class TimeView(View):
             "(◆ vs placebo/sham, ■ vs an active comparator, ▲ vs conservative care) with 95% CIs, the wide pale "
             "bar the prediction interval (from 3 trials); a thick line with a shaded band is the time course "
             "fitted over all follow-up times (multilevel meta-regression, 95% CI), drawn only where enough "
-            "trials support it. Dashed line (change view): minimal important change within a person.</div>"
+            "trials support it. Dotted bars with open diamonds: pooled estimates published by systematic reviews, "
+            "across the review's own window, with their 95% CI (the same sign convention; pain on 0-10). "
+            "Dashed line (change view): minimal important change within a person.</div>"
         )
         self.windows_toggle = w.Checkbox(value=True, description="Show the window pools", indent=False)
         self.windows_toggle.observe(lambda _c: self.redraw(self.state), names="value")
@@ -189,6 +191,7 @@ class TimeView(View):
             mcid=m.mcid(state),
             curve=fit.curve if fit is not None else empty_curve,
             instruments=m.labels("outcomes", "instrument"),
+            published=m.published(state),
         )
         faint = 0.45 if state.measure == "difference" else 1.0
         pools = self.windows_toggle.value

@@ -245,6 +245,57 @@ def pooled_traces(pooled: pd.DataFrame, therapies: Sequence[str]) -> tuple[list[
     return points, bands
 
 
+#: where an open-ended published window ('12 months or more') is drawn to, in weeks beyond its start
+OPEN_WINDOW_WEEKS = 26.0
+
+
+def published_traces(published: pd.DataFrame, therapies: Sequence[str], labels: Mapping[str, str]) -> list[dict]:
+    """Published pooled estimates as traces: per therapy, each estimate a horizontal bar across
+    the review's window (its own definition, in weeks) at the estimate, with its 95% CI as a
+    vertical bar at the window's middle; dotted, so they never read as our own pools.
+
+    ``published``: rows of :func:`explorer.analysis.reviews.reviews` already on the drawn scale
+    (``shown``, ``shown_lb``, ``shown_ub``) with ``time_weeks_min``/``time_weeks_max``."""
+    out = []
+    if published.empty:
+        return out
+    for therapy in therapies:
+        rows = published[published["therapy"] == therapy]
+        if rows.empty:
+            continue
+        bx: list = []
+        by: list = []
+        mx, my, up, down, text = [], [], [], [], []
+        for r in rows.to_dict("records"):
+            lo = 0.0 if pd.isna(r["time_weeks_min"]) else float(r["time_weeks_min"])
+            hi = lo + OPEN_WINDOW_WEEKS if pd.isna(r["time_weeks_max"]) else float(r["time_weeks_max"])
+            bx += [lo, hi, None]
+            by += [float(r["shown"]), float(r["shown"]), None]
+            mx.append((lo + hi) / 2)
+            my.append(float(r["shown"]))
+            up.append(float(r["shown_ub"] - r["shown"]) if pd.notna(r["shown_ub"]) else 0.0)
+            down.append(float(r["shown"] - r["shown_lb"]) if pd.notna(r["shown_lb"]) else 0.0)
+            text.append(html.escape(f"Published pool — {r['text']}; {r['comparison']}; {r['timing']}"))
+        name = f"{labels.get(therapy, therapy)}: published pools"
+        out.append(
+            {
+                "type": "scatter", "mode": "lines", "x": bx, "y": by, "name": name, "legendgroup": f"{therapy}:published",
+                "showlegend": True, "hoverinfo": "skip", "line": {"color": colour(therapy), "width": 4, "dash": "dot"},
+                "opacity": 0.8, "meta": f"{therapy}:published_window",
+            }
+        )  # fmt: skip
+        out.append(
+            {
+                "type": "scatter", "mode": "markers", "x": mx, "y": my, "name": name, "legendgroup": f"{therapy}:published",
+                "showlegend": False, "text": text, "hovertemplate": "%{text}<extra></extra>",
+                "marker": {"symbol": "diamond-open", "size": 12, "color": colour(therapy), "line": {"width": 2}},
+                "error_y": {"type": "data", "symmetric": False, "array": up, "arrayminus": down, "thickness": 1.5, "width": 8},
+                "meta": f"{therapy}:published",
+            }
+        )  # fmt: skip
+    return out
+
+
 def curve_traces(curve: pd.DataFrame, therapies: Sequence[str]) -> tuple[list[dict], list[dict]]:
     """Per therapy: the fitted time course's 95% CI band (a closed polygon) and its line, from
     :func:`explorer.analysis.timecourse.timecourse`'s ``curve`` (one comparator class per therapy:
@@ -295,6 +346,7 @@ def efficacy_spec(
     mcid: float | None = None,
     curve: pd.DataFrame | None = None,
     instruments: Mapping[str, str] | None = None,
+    published: pd.DataFrame | None = None,
 ) -> dict:
     """The efficacy figure as plain plotly JSON (``{"data": [...], "layout": {...}}``).
 
@@ -386,6 +438,8 @@ def efficacy_spec(
                     **line,
                 }
             )
+    if published is not None:
+        data += published_traces(published, therapies, labels)
     layout: dict = {
         **LAYOUT_THEME,
         "xaxis": {**AXIS_THEME, "title": {"text": "Weeks since the first injection"}},
