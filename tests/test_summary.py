@@ -173,7 +173,7 @@ def test_a_published_review_is_quoted_once_as_given_and_escaped() -> None:
     raw = therapy_summary(THERAPY, LABEL, studies(TRIALS), f, NO_HARMS)
     assert "<i>" not in raw and "Rev &lt;i&gt;2019&lt;/i&gt;" in raw
     text = html.unescape(raw)
-    assert text.count("A published review reports, versus placebo or sham (with the review's own sign convention, stated with it): " + review + ".") == 1
+    assert text.count("Published pools, versus placebo or sham (in the same convention: below 0 favours the injection): " + review + ".") == 1
 
 
 def test_notes_of_trials_without_numbers_are_appended_shortened_and_escaped() -> None:
@@ -313,7 +313,7 @@ def test_bundled_paragraphs_read_plainly() -> None:
         assert "a pool of 1" not in text and "How sure we are" in text
     es = texts["epidural_steroid"]
     assert "Versus placebo or sham" in es and "report only a direction" in es and "Reported without numbers:" in es
-    assert "95% CI" in es and "A published review reports" in es
+    assert "95% CI" in es and "Published pools, versus placebo or sham" in es
 
 
 def test_breaks_put_each_comparator_class_on_its_own_line() -> None:

@@ -533,8 +533,8 @@ def therapy_summary(
         quoted = list(dict.fromkeys(_text(r) for r in reviews.get("review", []) if _text(r)))
         for q in quoted:
             parts.append(
-                f"A published review reports, versus {KIND_WORDS.get(kind, kind)} (with the review's own sign "
-                f"convention, stated with it): {q.rstrip('.')}."
+                f"Published pools, versus {KIND_WORDS.get(kind, kind)} (in the same convention: below 0 favours "
+                f"the injection): {q.rstrip('.')}."
             )
 
     with_numbers = [r for r in described if _int(r.get("k"))]
