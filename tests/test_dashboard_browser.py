@@ -185,6 +185,8 @@ SCREENSHOTS = [
     ("effect-direction", "?design=all&form=plot"),
     ("efficacy-over-time", "?view=time&design=all"),
     ("difference-pooled", "?view=time&show=difference&design=all&inferred=1"),
+    ("published-pools", "?view=reviews&therapy=epidural_steroid"),
+    ("leg-pain-vs-placebo", "?view=time&show=difference&outcome=leg_pain&therapy=epidural_steroid&comparator=placebo_sham"),
     ("safety", "?view=safety&design=all&therapy=epidural_steroid"),
     ("forest-plot", "?view=forest&design=all"),
     ("evidence-map", "?view=map&design=all"),
@@ -205,6 +207,8 @@ def test_screenshots_of_every_view(browser, voila, tmp_path: Path) -> None:
         page.wait_for_selector(".explorer-status", timeout=120_000)
         if name == "findings":
             page.wait_for_selector(LANDING, timeout=60_000)
+        elif name == "published-pools":
+            page.wait_for_selector("table.explorer-reviews", timeout=60_000)
         elif name != "summary":  # every other view draws a plot (the effect-direction one too)
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
         page.wait_for_timeout(500)
@@ -341,7 +345,7 @@ def test_landing_findings_answer_and_open_a_forest_plot(browser, voila, size) ->
     table = page.locator(LANDING)
     assert table.locator("tbody tr").count() >= 10
     assert "95% CI" in table.inner_text() or " to " in table.inner_text()
-    assert "Direction only" in table.locator("thead").inner_text()
+    assert "Answer (95% CI)" in table.locator("thead").inner_text() and "Trials by direction" in table.locator("thead").inner_text()
     # tab labels are not clipped: each label's text fits its box
     clipped = page.evaluate(
         "() => [...document.querySelectorAll('.lm-TabBar-tabLabel, .p-TabBar-tabLabel')]"
@@ -459,4 +463,47 @@ def test_transforaminal_question_in_two_clicks(browser, voila) -> None:
     placebo = want[(want["therapy"] == "epidural_steroid") & (want["comparator_kind"] == "placebo_sham")]
     assert sum("Epidural steroid injection vs placebo/sham" in r.replace("\n", " ") for r in rows) == len(placebo) > 0
     assert external == []
+    page.close(run_before_unload=True)
+
+
+def test_leg_pain_question_answered_with_published_pools(browser, voila) -> None:
+    """'Does an epidural steroid injection reduce leg pain more than placebo, by how much, for how
+    long?': the landing table shows, without typing, a published pool per window with its CI in
+    points on 0-10, and the efficacy plot draws the same estimates as published pools."""
+    from explorer.dashboard.state import FilterState, Model
+    from explorer.data import load
+
+    from .conftest import DATA
+
+    model = Model(load(DATA))
+    f = model.findings(FilterState())
+    esi = f[(f["therapy"] == "epidural_steroid") & (f["comparator_kind"] == "placebo_sham") & (f["outcome"] == "pain")]
+    published = esi[esi["published_k"] > 0]
+    assert {"immediate", "short"} <= set(published["window"])
+    server = voila()
+    page, external = open_dashboard(browser, server, "", (1366, 768))
+    page.wait_for_selector(LANDING, timeout=120_000)
+    rows = [r.replace("\n", " ") for r in page.locator("table.explorer-sof tbody tr").all_inner_texts()]
+    mine = [r for r in rows if r.startswith("Epidural steroid injection vs placebo/sham") and " Pain " in f" {r} "]
+    assert len(mine) == len(esi)
+    for text in published["review_short"]:
+        first = text.split("; ")[0]
+        assert any(first in r for r in mine), first
+    assert any("points on 0-10" in r and " to " in r for r in mine)
+    page.close(run_before_unload=True)
+    state = FilterState(therapies=("epidural_steroid",), comparators=("placebo_sham",), outcome="leg_pain", measure="difference")
+    expected = sorted(model.published(state)["shown"].round(6).tolist())
+    query = "?view=time&show=difference&outcome=leg_pain&therapy=epidural_steroid&comparator=placebo_sham"
+    page, external2 = open_dashboard(browser, server, query, (1366, 768))
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    page.wait_for_function(
+        "() => (document.querySelector('.js-plotly-plot').data || []).some(t => String(t.meta).endsWith(':published'))",
+        timeout=60_000,
+    )
+    drawn = page.evaluate(
+        "() => document.querySelector('.js-plotly-plot').data.filter(t => String(t.meta).endsWith(':published'))"
+        ".flatMap(t => t.y)"
+    )
+    assert sorted(round(y, 6) for y in drawn) == expected and len(expected) >= 2
+    assert external == [] and external2 == []
     page.close(run_before_unload=True)
