@@ -129,7 +129,7 @@ def _review_text(
             continue
         ci = f" ({r.ci_lb_printed:g} to {r.ci_ub_printed:g})" if pd.notna(r.ci_lb_printed) else ""
         scale = f" on {r.scale_min:g}-{r.scale_max:g}" if pd.notna(r.scale_max) else ""
-        k = f", {int(r.k_studies)} trials" if pd.notna(r.k_studies) else ""
+        k = f", {int(r.k_studies)} {'trial' if int(r.k_studies) == 1 else 'trials'}" if pd.notna(r.k_studies) else ""
         sign = re.search(r"[^.;]*favou?rs?[^.;]*", str(r.notes)) if isinstance(r.notes, str) else None
         direction = f"; {sign.group(0).strip()}" if sign else ""
         name = labels.get(r.study_id, r.study_id)
