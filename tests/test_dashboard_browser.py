@@ -283,8 +283,8 @@ def test_closing_the_page_shuts_its_kernel_down(browser, voila, tmp_path: Path) 
     server = voila(cull_idle=600)
     page, external = open_dashboard(browser, server)
     # The page's first sign that its kernel ran the notebook and is connected: the status line
-    # (drawn at once, "Pooling the trials…" while the findings table is pooled behind it). The
-    # table itself is not needed here, and on a loaded machine its pooling is what takes long.
+    # (drawn at once, "Pooling the trials…" while the findings table is pooled behind it). This
+    # test is about the kernel, not the table: it waits for nothing the kernel does later.
     page.wait_for_selector(".explorer-status", timeout=120_000)
     assert server.kernel_pids()
     page.close(run_before_unload=True)
