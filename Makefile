@@ -1,6 +1,7 @@
 # Two commands for a fresh clone (Python 3.11 is the only prerequisite):
 #   make dashboard   set up a local virtual environment and serve the dashboard on 127.0.0.1:8866
 #   make test        set up and run the whole test suite (lint, unit, notebooks, browser)
+#   make unit        the fast tier: lint and every test that starts no browser, notebook, server or kernel
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,7 +15,7 @@ export JUPYTER_PATH := $(CURDIR)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PA
 # landing page as fast as Voila's minimum page, measured in bench/; 109 MB kept ready).
 POOL ?= 1
 
-.PHONY: setup dashboard test lint browser-deps bench clean
+.PHONY: setup dashboard test unit lint browser-deps bench clean
 
 setup: $(STAMP)
 
@@ -37,6 +38,11 @@ lint: setup
 
 test: setup browser-deps lint
 	$(PY) -m pytest
+
+# Markers in pyproject.toml; `serving` is set by tests/conftest.py on every test that starts a Voila
+# server, a kernel or a browser.
+unit: setup lint
+	$(PY) -m pytest -m "not browser and not notebook and not serving"
 
 bench: setup browser-deps
 	$(PY) bench/run_all.py

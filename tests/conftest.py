@@ -1,4 +1,5 @@
-"""Shared fixtures: the bundled data, broken-data builders, a Voila server and a browser."""
+"""Shared fixtures: the bundled data, broken-data builders, a Voila server and a browser; the
+Hypothesis profile; the ``serving`` marker on every test that starts a server, a kernel or a browser."""
 
 from __future__ import annotations
 
@@ -8,12 +9,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from explorer.serving.harness import CHROMIUM, CHROMIUM_ARGS
 from explorer.serving.harness import VoilaServer as _Server
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
+
+# No test may depend on how fast the machine is: on a loaded 2-core machine a property test's
+# examples can take seconds, and Hypothesis's deadline (200 ms per example) and its `too_slow`
+# health check (data generation slower than 1 s in all) would fail a test that is correct. "ci",
+# the default, switches both off; HYPOTHESIS_PROFILE=dev keeps Hypothesis's own timing checks (to
+# see what has become slow). A test's own @settings(...) inherits what it does not set.
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
+
+#: Fixtures that start a Voila server, a kernel or a browser: their tests are marked ``serving``
+#: and stay out of the fast tier (``make unit``).
+SERVING_FIXTURES = {"voila", "browser", "dashboard_kernel"}
+SERVING_MODULES = {"test_serving.py", "test_dashboard_browser.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SERVING_MODULES or SERVING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.serving)
 
 
 @pytest.fixture

@@ -82,3 +82,32 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 2
+
+
+def test_pool_honours_method_and_test(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``explorer pool --method M --test T`` pools with M and T: each estimator's tau², estimate and
+    CI, as the library computes them, and four estimators give four different answers here."""
+    from explorer.analysis.effects import effects, pool
+
+    from .test_effects import build, trial
+
+    data = build(
+        tmp_path,
+        trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38)),
+        trial("bbb2021", "10.1000/b", (2.5, 1.8, 50), (3.1, 2.0, 52)),
+        trial("ccc2022", "10.1000/c", (4.0, 2.2, 30), (4.2, 2.1, 31)),
+        trial("ddd2023", "10.1000/d", (1.0, 1.0, 60), (5.0, 1.2, 60)),
+    )
+    eff = effects(load(data))
+    seen = {}
+    for method in ("FE", "DL", "REML", "PM"):
+        for test in ("z", "adhoc"):
+            code, out, err = run(["pool", "--data", str(data), "--method", method, "--test", test], capsys)
+            assert code == 0, err
+            (got,) = csv.DictReader(io.StringIO(out))
+            want = pool(eff, method=method, test=test).iloc[0]
+            for col in ("k", "tau2", "estimate", "ci_lb", "ci_ub"):
+                assert float(got[col]) == pytest.approx(float(want[col]), rel=1e-9, abs=1e-12), (method, test, col)  # %.10g
+            seen[method, test] = (float(got["tau2"]), float(got["estimate"]), float(got["ci_lb"]))
+    assert seen["FE", "z"][0] == 0 and len({v[:2] for v in seen.values()}) == 4  # one answer per estimator
+    assert all(seen[m, "z"][2] != seen[m, "adhoc"][2] for m in ("DL", "REML", "PM"))  # and per test

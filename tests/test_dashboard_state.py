@@ -204,6 +204,34 @@ def test_summary_speaks_plainly(model: Model) -> None:
     assert "points" in text and "How sure we are" in text and "not medical advice" in text
 
 
+def test_summary_is_written_from_the_findings_of_the_selection(tmp_path: Path) -> None:
+    """The Summary tab says what the findings table holds for the current selection: the pooled
+    estimate with its CI, the trials and participants, and the row's "how sure"; a selection that
+    leaves a trial out changes it as it changes the findings."""
+    import html
+
+    from .test_effects import build, trial
+
+    model = Model(load(build(
+        tmp_path,
+        trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38)),
+        trial("bbb2021", "10.1000/b", (2.5, 1.8, 50), (3.1, 2.0, 52)),
+        trial("ccc2022", "10.1000/c", (4.0, 2.2, 30), (4.2, 2.1, 31), indication="spinal_stenosis"),
+    )))  # fmt: skip
+    d = Dashboard(model, FilterState(designs=()), view="summary")
+    for state, k in ((d.state, 3), (d.state.with_(indications=("radiculopathy",)), 2)):
+        d.set_state(state)
+        (row,) = model.findings(state).itertuples()  # one comparison: pain, placebo, up to 3 months
+        assert row.k == k
+        text = html.unescape(d.current.text.value)
+        assert (
+            f"{k} trials pooled ({row.studies.replace('; ', ', ')}; {row.n_participants:.0f} participants) gives a "
+            f"difference of {row.estimate:.1f} points on a 0-10 scale (95% CI {row.ci_lb:.1f} to {row.ci_ub:.1f})"
+        ) in text, text
+        assert f"How sure we are about pain up to 3 months versus placebo or sham: {row.how_sure_text}" in text
+    assert "Ccc2022" not in text and "Between-group numbers come from 2 trials." in text
+
+
 def test_presentation_mode_and_image_format(model: Model) -> None:
     d = Dashboard(model, view="time")
     d.present.value = True

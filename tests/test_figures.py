@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from explorer.analysis.series import arm_series
 from explorer.data import load
@@ -275,3 +276,38 @@ def test_hover_names_the_instrument_in_words() -> None:
     assert where and not any(", responder_definition;" in w for w in where)
     own = s[(s["instrument"] == "responder_definition") & s["responder_definition"].notna()]
     assert any(html.escape(str(own["responder_definition"].iloc[0])) in w for w in where)
+
+
+def test_forest_weights_are_metafors_random_effects_weights() -> None:
+    """The weight column and the marker sizes are metafor's ``weights()`` of the fitted model
+    (tests/fixtures/metafor/weights.csv, tools/metafor_fixtures.R): with tau² > 0 they are
+    1/(vi + tau²) normalised, not the fixed-effect 1/vi. tau² comes from our own pool of the same
+    studies, as the dashboard's forest plot gets it."""
+    import re
+    from pathlib import Path
+
+    import numpy as np
+
+    from explorer.analysis.pooling import pool_arrays
+    from explorer.figures.forest import forest_plot
+
+    ref = pd.read_csv(Path(__file__).parent / "fixtures" / "metafor" / "weights.csv")
+    assert (ref.groupby(["dataset", "method"])["tau2"].first() > 0).sum() == 16  # most fits have tau² > 0
+    checked = 0
+    for (dataset, method), d in ref.groupby(["dataset", "method"], sort=False):
+        res = pool_arrays(d["yi"], d["vi"], method=method, test="z")
+        pooled = pd.Series({c: float(res[c][0]) for c in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "I2")})
+        pooled["k"] = int(res["k"][0])
+        assert pooled["tau2"] == pytest.approx(d["tau2"].iloc[0], rel=1e-6, abs=1e-8), (dataset, method)
+        chosen = pd.DataFrame({"yi": d["yi"], "vi": d["vi"], "time_weeks": 6, "label": [f"S{i}" for i in d["study"]],
+                               "arm_label": "a", "comparator_label": "c"})  # fmt: skip
+        fig = forest_plot(chosen, pooled, "prp")
+        studies = next(t for t in fig.data if t.meta == "studies")
+        drawn = (np.asarray(studies.marker.size, dtype=float) - 6) * 4  # size = 6 + weight / 4
+        np.testing.assert_allclose(drawn, d["weight"], rtol=1e-6, atol=1e-9, err_msg=f"{dataset} {method}")
+        printed = [float(c[1].rstrip("%")) for c in studies.customdata]
+        assert np.abs(np.array(printed) - d["weight"].to_numpy()).max() <= 0.05 + 1e-9, (dataset, method)
+        column = [a.text for a in fig.layout.annotations][1 : 1 + len(d)]
+        assert [float(re.search(r"([\d.]+)%$", t).group(1)) for t in column] == printed
+        checked += 1
+    assert checked == ref.groupby(["dataset", "method"]).ngroups == 7 * 4

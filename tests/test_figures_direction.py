@@ -225,6 +225,17 @@ def test_hover_gives_the_cell_its_trials_and_the_estimate_with_its_ci() -> None:
     assert "Aa 2001; Bb 2002" in h and "Cc 2003" in h and "1 no clear difference" in h
 
 
+def test_hover_calls_one_trial_one_trial_never_a_pool() -> None:
+    f = frame(
+        row(window="short", measure="MD", k=1, n_participants=80, estimate=-1.2, ci_lb=-2.0, ci_ub=-0.4,
+            studies="Aa 2001"),
+    )  # fmt: skip
+    spec = direction_spec(f, THERAPIES, KINDS, outcome="pain")
+    (h,) = {c[0] for t in spec["data"] for c in t["customdata"]}
+    assert "MD -1.2" in h and ", 1 trial, 80 participants" in h
+    assert "pool" not in h and "1 trials" not in h
+
+
 def test_columns_are_the_windows_in_time_order() -> None:
     f = frame(
         row(window="long", direction_arm=1),

@@ -61,6 +61,31 @@ def test_findings_pool_count_directions_once_and_match_reviews_by_window(tmp_pat
     assert "a pool of 2 trials" in row["sentence"]
 
 
+def test_one_trial_is_never_a_pool(tmp_path: Path) -> None:
+    """A single trial is 'one trial' in the row's sentence, and a review estimate from one trial
+    says '1 trial': never 'a pool of 1 trials' nor '1 trials' (two trials, for contrast, are a pool)."""
+    import re
+
+    s1, a1, o1 = trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38))
+    s2, a2, o2 = trial("bbb2021", "10.1000/b", (2.5, 1.8, 50), (3.1, 2.0, 52), weeks=(52,))  # one per window
+    reviews = dict(study_id="rev2019", label="Rev 2019", doi="10.1000/r", design="systematic_review",
+                   blinding="not_applicable")  # fmt: skip
+    estimates = [review_estimate("rev2019_re01", (-0.6, -1.1, -0.1), timing="short", time_weeks_min=2,
+                                 time_weeks_max=13, scale_min=0, scale_max=10, k_studies=1, n_participants=78)]  # fmt: skip
+    ev = load(make_package(tmp_path / "d", [s1, s2, reviews], a1 + a2, o1 + o2, review_estimates=estimates))
+    f = findings(ev)
+    one = f[(f["outcome"] == "pain") & (f["k"] == 1)]
+    assert len(one) == 2  # the short and the long window, one trial each
+    for r in one.itertuples():
+        assert ", one trial: " in r.sentence, r.sentence
+        said = f"{r.sentence} {r.how_sure_text}"
+        assert "not a pool" in r.how_sure_text and not re.search(r"(?<!not a )\bpool|\b1 trials\b", said), said
+    short = one[one["window"] == "short"].iloc[0]
+    assert "1 trial" in short["review"] and not re.search(r"\b1 trials\b", short["review"]), short["review"]
+    two = findings(_package(tmp_path / "two"))
+    assert "a pool of 2 trials" in two.loc[two["k"] == 2, "sentence"].iloc[0]
+
+
 def test_findings_html_escapes_text_from_the_data(tmp_path: Path) -> None:
     f = findings(_package(tmp_path))
     text = findings_html(f, {}, {})

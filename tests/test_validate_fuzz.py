@@ -27,7 +27,7 @@ def _write(dest: Path, name: str, data: bytes) -> None:
     (dest / name).write_bytes(data)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture])
 @given(table=st.sampled_from(TABLES), payload=st.binary(max_size=400))
 def test_random_bytes_never_crash(table: str, payload: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:

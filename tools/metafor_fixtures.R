@@ -6,6 +6,8 @@
 # the Python tests only read them.  Re-run after changing a case:
 #
 #     Rscript tools/metafor_fixtures.R            (from the repository root)
+#     Rscript tools/metafor_fixtures.R weights.csv   (write only the files named; the others
+#                                                     are computed but left as they are)
 #
 # Written against metafor 3.8-1 (R 4.2).  Every numeric value is written with
 # sprintf("%.17g") so that the CSV round-trips doubles exactly.
@@ -56,7 +58,15 @@ num_out <- function(x) {
   out
 }
 
+# File names given on the command line: only those are written (a new fixture is added without
+# rewriting the others).  None: every file is written.
+only <- commandArgs(trailingOnly = TRUE)
+
 write_fixture <- function(df, name) {
+  if (length(only) && !(name %in% only)) {
+    message("left as it is: ", name)
+    return(invisible(NULL))
+  }
   text_cols <- which(vapply(df, function(x) is.character(x) || is.factor(x), logical(1)))
   for (col in names(df)) {
     if (is.double(df[[col]])) df[[col]] <- num_out(df[[col]])
@@ -341,3 +351,20 @@ for (method in METHODS) {
   }
 }
 write_fixture(do.call(rbind, sub_rows), "subgroup.csv")
+
+# ------------------------------------------------------------------ weights ----
+# The forest plot's weights: metafor's weights() (in %) of each study, for datasets and
+# estimators where tau^2 > 0 (random-effects weights 1/(vi + tau^2), normalised, differ from the
+# fixed-effect ones), with FE and a homogeneous set (tau^2 = 0) for contrast.
+weight_rows <- list()
+for (name in c("bcg_rr", "normand_md", "normand_smd", "k2", "huge_het", "reml_cycle", "homogeneous")) {
+  d <- datasets[[name]]
+  for (method in METHODS) {
+    fit <- fit_rma(d$yi, d$vi, method, "z")
+    weight_rows[[length(weight_rows) + 1]] <- data.frame(
+      dataset = name, method = method, study = d$study, yi = d$yi, vi = d$vi,
+      tau2 = fit$res$tau2, weight = unname(weights(fit$res)), control = fit$control
+    )
+  }
+}
+write_fixture(do.call(rbind, weight_rows), "weights.csv")

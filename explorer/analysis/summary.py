@@ -36,6 +36,8 @@ KIND_WORDS = {
 #: optimal information size rule of thumb of GRADE (Guyatt et al., J Clin Epidemiol 2011;64:1283).
 OPTIMAL_INFORMATION_SIZE = 400
 HOW_SURE_NOTE = "a rough guide from this pool's own numbers, not a GRADE rating"
+#: The same for a single trial (never called a pool).
+HOW_SURE_NOTE_ONE_TRIAL = "a rough guide from this trial's own numbers, not a GRADE rating"
 
 
 def _n(x: float) -> str:
@@ -51,7 +53,8 @@ def how_sure(pool_row: pd.Series | dict | None) -> dict[str, object]:
     high_rob, I2, ci_lb/ci_ub, pi_lb/pi_ub; no effect is 0, on the log scale for ratios).
 
     Returns ``level`` ('none', 'very low', 'low', 'moderate'), ``concerns`` (short phrases) and
-    ``text`` (one sentence ending with :data:`HOW_SURE_NOTE`). A single trial is never called a pool.
+    ``text`` (one sentence ending with :data:`HOW_SURE_NOTE`, for one trial
+    :data:`HOW_SURE_NOTE_ONE_TRIAL`). A single trial is never called a pool.
     """
     if pool_row is None or not int(pool_row.get("k", 0) or 0):
         return {"level": "none", "concerns": [], "text": "No pooled comparison of trials for this selection."}
@@ -83,7 +86,8 @@ def how_sure(pool_row: pd.Series | dict | None) -> dict[str, object]:
     level = "moderate" if serious == 0 else ("low" if serious == 1 else "very low")
     words = {"moderate": "fairly sure", "low": "somewhat unsure", "very low": "very unsure"}[level]
     because = f" ({'; '.join(concerns)})" if concerns else f" ({plural(k, 'trial')}, {plural(round(n), 'participant')})"
-    return {"level": level, "concerns": concerns, "text": f"{words.capitalize()}{because}: {HOW_SURE_NOTE}."}
+    note = HOW_SURE_NOTE_ONE_TRIAL if k == 1 else HOW_SURE_NOTE
+    return {"level": level, "concerns": concerns, "text": f"{words.capitalize()}{because}: {note}."}
 
 
 def describe_pool(row: pd.Series | dict, unit: str = "points on 0-10") -> str:
