@@ -54,6 +54,7 @@ REVIEW_ESTIMATE = dict(
     comparator_kind="placebo_sham",
     comparison="ESI vs placebo",
     domain="pain_leg",
+    timing="short term",
     time_basis="window",
     effect_measure="md",
     printed_convention="negative_favours_therapy",

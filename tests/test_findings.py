@@ -164,3 +164,26 @@ def test_a_cell_without_estimates_answers_with_its_vote_count(tmp_path: Path) ->
     assert r["answer_basis"] == "vote count" and r["answer"].startswith("1 of 1 trial favours the therapy")
     assert "95% CI 0.21 to 1.00" in r["answer"] and "sign test p = 1" in r["answer"]
     assert "not how large" in r["vote_text"]
+
+
+def test_published_pools_table_marks_disagreement_and_escapes(tmp_path: Path) -> None:
+    from explorer.analysis.reviews import overlap, reviews
+    from explorer.figures.reviews import reviews_html
+
+    s1, a1, o1 = trial("aaa2020", "10.1000/a", (3.0, 2.0, 40), (4.5, 2.5, 38))
+    revs = [
+        dict(study_id=f"rev{y}", label=f"Rev <i>{y}</i>", doi=f"10.1000/r{y}", design="systematic_review",
+             blinding="not_applicable", year=str(y))
+        for y in (2019, 2021)
+    ]  # fmt: skip
+    est = [
+        review_estimate("rev2019_re01", (-0.6, -1.1, -0.1), time_weeks_min=2, time_weeks_max=13, scale_min=0, scale_max=10),
+        review_estimate("rev2021_re01", (0.2, -0.3, 0.7), time_weeks_min=2, time_weeks_max=13, scale_min=0, scale_max=10),
+    ]  # fmt: skip
+    ev = load(make_package(tmp_path / "d", [s1, *revs], a1, o1, review_estimates=est))
+    page = reviews_html(reviews(ev), overlap(ev))
+    assert "<i>" not in page and "Rev &lt;i&gt;2021&lt;/i&gt;" in page
+    assert page.index("2021") < page.index("Rev &lt;i&gt;2019")  # most recent first
+    assert "the reviews differ" in page  # one CI excludes no effect, the other does not
+    same = reviews_html(reviews(ev)[lambda t: t["estimate_id"] == "rev2019_re01"], overlap(ev))
+    assert "the reviews differ" not in same

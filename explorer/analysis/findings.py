@@ -303,8 +303,13 @@ def findings(
     out["_w"] = out["window"].map(WINDOW_ORDER).fillna(9)
     out["_o"] = out["outcome"].map({o: i for i, (o, _) in enumerate(FINDING_OUTCOMES)}).fillna(9)
     out["_c"] = out["comparator_kind"].map({"placebo_sham": 0, "conservative": 1, "active": 2}).fillna(3)
-    out = out.sort_values(["therapy", "_c", "_o", "_w", "responder_class"], kind="stable")
-    return out.drop(columns=["_w", "_o", "_c"]).reset_index(drop=True)
+    # therapies in the vocabulary's order (epidural steroids first: most trials, most questions)
+    from explorer.data.schema import read_package
+
+    vocabulary = read_package().resource("arms").field("therapy").enum or ()
+    out["_t"] = out["therapy"].map({t: i for i, t in enumerate(vocabulary)}).fillna(len(vocabulary))
+    out = out.sort_values(["_t", "_c", "_o", "_w", "responder_class"], kind="stable")
+    return out.drop(columns=["_t", "_w", "_o", "_c"]).reset_index(drop=True)
 
 
 def _p(p: float) -> str:

@@ -386,10 +386,11 @@ class FindingsView(View):
 
     def build(self, state: FilterState) -> None:
         self.intro = w.HTML(
-            "<div class='explorer-muted'>What the trials in this selection show, one row per comparison "
-            "and follow-up window: pooled where trials give estimates (random effects, 95% CI; prediction "
-            "interval from 3 trials), and counted by direction where they give only a p-value. Hover the "
-            "trial count for the trials; pick a row below to open its forest plot or its time course.</div>"
+            "<div class='explorer-muted'>The best answer the evidence holds, one row per comparison and "
+            "follow-up window: our pool where trials give estimates (random effects, 95% CI); else the pools "
+            "systematic reviews published (same sign convention: below 0 favours the injection); else how the "
+            "trials point (vote count with its 95% CI). Click ▸ for the trials and reasons; pick a row below "
+            "to open its forest plot or its time course.</div>"
         )
         self.table = w.HTML()
         self.row = w.Dropdown(description="Row", layout=w.Layout(width="70%"), style={"description_width": "50px"})

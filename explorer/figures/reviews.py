@@ -1,4 +1,6 @@
-"""The published pooled estimates as one table: comparisons and windows down, reviews across.
+"""The published pooled estimates as one table: comparisons and windows down, the reviews side
+by side within each row (one block per review, most recent first; a column per review left most
+cells empty and ran far off a 1366-pixel screen).
 
 Pure: the harmonised review table (:func:`explorer.analysis.reviews.reviews`), the overlap per
 comparison and, optionally, the explorer's own findings in; HTML out, every text from the data
@@ -69,29 +71,28 @@ def reviews_html(table: pd.DataFrame, overlap: pd.DataFrame, ours: dict | None =
             rows[key]["cells"].setdefault(r["review"], []).append(r)
             if r["favours"]:
                 rows[key]["sides"].add(r["favours"])
-    reviews = list(dict.fromkeys(table.sort_values(["year", "review"], ascending=[False, True])["review"]))
     cca = {(o["therapy"], o["comparison_class"]): o for o in overlap.to_dict("records")} if len(overlap) else {}
-    head = "".join(f"<th scope='col'>{_e(v)}</th>" for v in reviews)
     body = []
     order = sorted(rows, key=lambda k: (k[0], k[1], k[2], WINDOW_ORDER.index(k[3]) if k[3] in WINDOW_ORDER else 9))
     for key in order:
         therapy, cls, outcome, when = key
         row = rows[key]
-        sides = row["sides"] - {""}
-        disagree = len(sides) > 1
+        disagree = len(row["sides"] - {""}) > 1
         o = cca.get((therapy, cls))
-        over = f"CCA {o['cca']:.0f}% ({o['overlap']}), {o['r']} trials" if o and pd.notna(o["cca"]) else ""
-        window = next((w for w, words in WINDOW_WORDS.items() if w == when), None)
+        over = f"Overlap: CCA {o['cca']:.0f}% ({o['overlap']}), {o['r']} trials" if o and pd.notna(o["cca"]) else ""
+        window = when if when in WINDOW_WORDS else None
         our = ours.get((therapy, row["kind"], row["outcome"], window), "") if window else ""
+        # reviews side by side within the row, most recent first: one block per review
+        by_year = sorted(row["cells"].items(), key=lambda kv: (-(kv[1][0]["year"] if pd.notna(kv[1][0]["year"]) else 0), kv[0]))
         cells = "".join(
-            "<td>" + "".join(_cell(r) for r in row["cells"].get(v, [])) + "</td>" for v in reviews
+            f"<div class='review-est'><b>{_e(name)}</b>{''.join(_cell(r) for r in rs)}</div>" for name, rs in by_year
         )
-        flag = "<span class='disagree' title='The reviews differ in direction or in whether the CI excludes no effect'>⚠ reviews differ</span>" if disagree else ""
+        flag = "<div class='disagree'>⚠ the reviews differ in direction or in whether the CI excludes no effect</div>" if disagree else ""
         label = f"{therapy_labels.get(therapy, therapy)} vs {CLASS_WORDS.get(cls, cls or 'unclassified')}"
         body.append(
             f"<tr class='{'disagree' if disagree else ''}'><th scope='row'>{_e(label)}<div class='sub'>{_e(outcome)} · "
-            f"{_e(WINDOW_WORDS.get(when, when))}</div>{flag}<div class='sub'>{_e(over)}</div></th>"
-            f"<td class='ours'>{_e(our)}</td>{cells}</tr>"
+            f"{_e(WINDOW_WORDS.get(when, when))}</div><div class='sub'>{_e(over)}</div></th>"
+            f"<td class='ours'>{_e(our) or '–'}</td><td><div class='review-row'>{cells}</div>{flag}</td></tr>"
         )
     return (
         f"<style>{STYLE}</style><div class='explorer-sof-wrap'><table class='explorer-sof explorer-reviews'>"
@@ -99,6 +100,7 @@ def reviews_html(table: pd.DataFrame, overlap: pd.DataFrame, ours: dict | None =
         "for harms favour the therapy (▲ the CI favours the therapy, ▼ the comparator, ◆ includes no effect). "
         "Pain is in points on 0-10 where the scale is known. CCA: how much the reviews of a comparison share "
         "their trials (Pieper 2014).</caption>"
-        f"<thead><tr><th scope='col'>Comparison · outcome · when</th><th scope='col'>This explorer's answer</th>{head}</tr></thead>"
+        "<thead><tr><th scope='col'>Comparison · outcome · when</th><th scope='col'>This explorer's answer</th>"
+        "<th scope='col'>Published pools, review by review (most recent first)</th></tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
