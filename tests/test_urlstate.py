@@ -91,7 +91,7 @@ def test_dashboard_starts_from_query_and_shows_link() -> None:
     d = Dashboard(model, state, ignored)
     assert d.panel.value["therapies"] == [codes[0]] and d.panel.value["windows"] == ["short"]
     assert f"?therapy={codes[0]}&amp;window=short" in d.link.value
-    d.tabs.selected_index = 3
+    d.tabs.selected_index = [v.name for v in d.views].index("map")
     assert "view=map" in d.link.value
     assert "&lt;b&gt;" not in d.status.value or "<b>x</b>" not in d.status.value
     assert "bogus" in d.status.value

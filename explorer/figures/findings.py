@@ -27,15 +27,6 @@ def _e(x: object) -> str:
     return html.escape("" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x))
 
 
-def _effect(r: pd.Series) -> str:
-    if not r["k"]:
-        return "no estimate"
-    ratio = str(r["measure"]) in ("RR", "OR")
-    name = {"RR": "RR ", "OR": "OR "}.get(str(r["measure"]), "")
-    fmt = (lambda v: f"{v:.2f}") if ratio else (lambda v: f"{v:.1f}")
-    return f"{name}{fmt(r['estimate'])} ({fmt(r['ci_lb'])} to {fmt(r['ci_ub'])})"
-
-
 def _pi(r: pd.Series) -> str:
     if not r["k"] or pd.isna(r["pi_lb"]):
         return "needs 3 trials" if r["k"] else ""
