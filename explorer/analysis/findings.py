@@ -3,7 +3,7 @@
 What MAGICapp and Cochrane's summary-of-findings tables show, computed from the data package:
 trials and participants, the pooled effect on a natural scale with its CI (and the prediction
 interval from three trials on), the published review estimate for the same comparison where one
-exists, how sure (:func:`explorer.analysis.summary.how_sure`) and one plain sentence. Cells where
+exists, how sure (:func:`explorer.analysis.certainty.how_sure`) and one plain sentence. Cells where
 trials report only a p-value or a direction are kept, with the count of trials by direction (the
 effect-direction summary of the Cochrane SWiM guidance, Campbell et al., BMJ 2020;368:l6890), so
 that "reported without numbers" is never shown as "no evidence".
@@ -17,10 +17,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from explorer.analysis.certainty import how_sure
 from explorer.analysis.comparability import comparator_class
 from explorer.analysis.effects import effects, pool
 from explorer.analysis.harmonise import OUTCOMES, SHORT_LABEL, outcome_unit
-from explorer.analysis.summary import describe_pool, how_sure
+from explorer.analysis.summary import describe_pool
 from explorer.analysis.windows import DEFAULT_WINDOWS, assign_windows, to_weeks
 from explorer.data.load import Evidence
 
@@ -129,7 +130,7 @@ def _review_text(
             continue
         ci = f" ({r.ci_lb_printed:g} to {r.ci_ub_printed:g})" if pd.notna(r.ci_lb_printed) else ""
         scale = f" on {r.scale_min:g}-{r.scale_max:g}" if pd.notna(r.scale_max) else ""
-        k = f", {int(r.k_studies)} trials" if pd.notna(r.k_studies) else ""
+        k = f", {int(r.k_studies)} trial{'' if int(r.k_studies) == 1 else 's'}" if pd.notna(r.k_studies) else ""
         sign = re.search(r"[^.;]*favou?rs?[^.;]*", str(r.notes)) if isinstance(r.notes, str) else None
         direction = f"; {sign.group(0).strip()}" if sign else ""
         name = labels.get(r.study_id, r.study_id)

@@ -146,7 +146,6 @@ DEFAULT_WEEKS: tuple[float, ...] = (1, 2, 4, 6, 8, 12, 13, 18, 26, 39, 52, 78, 1
 MIN_STUDIES_PI = 3
 #: Smallest Satterthwaite df at which a CR2 interval is used (Tipton 2015; rule 'few-studies-curve').
 MIN_ROBUST_DF = 4.0
-SE_BASES: tuple[str, ...] = ("robust", "model")
 _DF_GRID = 50  # points of the geometric grid over the covered range on which the df are checked
 _ALIKE = ("outcome", "measure", "effect_kind", "comparator_kind", "responder_class", "basis")
 _SELECT_COLUMNS = ("source", "placebo_is_active", "n1", "n2", "approximate", "study_id", "arm_id", "cohort")
