@@ -196,6 +196,54 @@ RULES: tuple[Rule, ...] = (
         "common-effect interval (Roever, Knapp, Friede 2015, BMC Med Res Methodol 15:99; IntHout "
         "2014; Handbook 10.10.4). Prediction intervals only from 3 studies on (IntHout 2016).",
     ),
+    Rule(
+        "few-studies-curve",
+        "Time courses from few studies",
+        "A time course's 95% interval uses cluster-robust (CR2) standard errors with Satterthwaite "
+        "degrees of freedom only where they can be trusted: every Satterthwaite df of the curve over "
+        "its covered range at least 4 (Tipton 2015, Psychol Methods 20:375: below 4 the CR2 test's "
+        "Type I error exceeds nominal; with two studies the robust SE can collapse to almost nothing). "
+        "For an intercept or a line that needs about six studies. Otherwise the whole curve uses the "
+        "model-based standard error with Student's t on (studies - coefficients) df, t(1) for a "
+        "constant from two studies: a wide interval, because two studies say little. In a seeded "
+        "simulation at 2-6 studies (tests/test_timecourse.py) this rule covered the true effect in every fit "
+        "(83-100 per k); CR2 alone covered 93-99% overall but collapsed in 4 of 83 "
+        "two-study fits, and the model-based SE with the normal covered only 83-94%. The curve, its "
+        "coefficients and its fit say which (se_basis) and why (se_note), and the efficacy view "
+        "prints the sentence under the figure.",
+    ),
+    Rule(
+        "two-trials",
+        "Pools of two trials",
+        "With two trials the between-trial variance cannot be estimated usefully and no interval is "
+        "right: a normal-based random-effects interval is falsely narrow, the HKSJ one (t with 1 df) "
+        "often wider than either trial's own (Gonnermann et al. 2015, Stat Med 34:2476; Bender et al. "
+        "2018, Res Synth Methods 9:382). A pool of two keeps the random-effects estimate with its "
+        "HKSJ interval (the 'small-k' rule: never narrower than the common-effect one), is flagged "
+        "(few_studies), and gives beside it the common-effect (inverse-variance) estimate and "
+        "interval (fe_estimate, fe_ci_lb, fe_ci_ub), which holds only if both trials estimate one "
+        "effect; wider_than_trials says when the pooled interval is wider than both trials' own, "
+        "so that pooling added no precision. Its sentence says both in words; it has no prediction "
+        "interval, and 'how sure' counts 'only 2 trials' as a concern.",
+    ),
+    Rule(
+        "how-sure",
+        "How sure: a guide, not a GRADE rating",
+        "From the pool's own numbers, one concern each: a single trial or only two; fewer than 400 "
+        "participants (GRADE's optimal information size, Guyatt 2011); risk of bias, where any trial "
+        "is judged high or has not been assessed at all (published per-trial judgements are used "
+        "where the data hold them: studies.risk_of_bias, rob_source); a 95% CI that includes both "
+        "no difference and an important effect; from three trials, I² >= 50% or a prediction "
+        "interval crossing no difference. No concern reads 'moderate' (never 'high'), one 'low', "
+        "more 'very low'. A CI wholly within the band of little or no difference is precise, not a "
+        "concern, and reads 'probably (or may) make little or no difference' (GRADE informative "
+        "statements, Santesso et al. 2020, J Clin Epidemiol 119:126); other sentences say "
+        "'probably' (moderate), 'may' (low) or 'the evidence is very uncertain' (very low). The band "
+        "needs a between-group minimal important difference: for risk and odds ratios GRADE's "
+        "default, a 25% relative change (0.75 to 1.25); for mean differences none with a source is "
+        "in this package, so a mean difference is never called 'little or no difference' unless a "
+        "caller passes a sourced one.",
+    ),
 )
 
 

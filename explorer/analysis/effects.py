@@ -29,7 +29,7 @@ from explorer.analysis import comparability as rules
 from explorer.analysis import effect_sizes as es
 from explorer.analysis.comparisons import COMPARISON_COLUMNS, comparisons
 from explorer.analysis.harmonise import OUTCOMES, harmonise, keep_one_pain_domain
-from explorer.analysis.pooling import pool_frame
+from explorer.analysis.pooling import FEW_STUDIES_KEYS, few_studies, pool_frame
 from explorer.analysis.windows import DEFAULT_WINDOWS, Window, assign_windows, to_weeks
 from explorer.data.load import Evidence
 
@@ -729,7 +729,12 @@ POOL_COLUMNS = [
     "exp_ci_ub",
     "exp_pi_lb",
     "exp_pi_ub",
+    "exp_fe_estimate",
+    "exp_fe_ci_lb",
+    "exp_fe_ci_ub",
     "high_rob",
+    "rob_some_concerns",
+    "rob_not_assessed",
     "n_imputed_sd",
     "imputed_sd_rows",
     "n_derived_events",
@@ -738,6 +743,11 @@ POOL_COLUMNS = [
     "studies",
     "mean_weeks",
     "method",
+    "few_studies",
+    "fe_estimate",
+    "fe_ci_lb",
+    "fe_ci_ub",
+    "wider_than_trials",
 ]
 
 
@@ -786,6 +796,9 @@ def pool(
         return np.bincount(codes[rows.to_numpy(dtype=bool)], minlength=n_groups)
 
     result["high_rob"] = count(chosen["risk_of_bias"] == "high")
+    result["rob_some_concerns"] = count(chosen["risk_of_bias"] == "some_concerns")
+    # no judgement, published or ours, is a concern of its own for 'how sure' (certainty.py)
+    result["rob_not_assessed"] = count(~chosen["risk_of_bias"].isin(["low", "some_concerns", "high"]))
     result["n_imputed_sd"] = count(chosen["sd_imputed"].astype(bool))
     result["n_derived_events"] = count(chosen["events_derived"].astype(bool))
 
@@ -801,8 +814,12 @@ def pool(
     result["studies"] = grouped["label"].agg(lambda s: "; ".join(sorted(set(map(str, s))))).to_numpy()
     result["mean_weeks"] = grouped["time_weeks"].mean().to_numpy()
     result["method"] = method.upper() + {"adhoc": "+HKSJ (ad hoc)", "knha": "+HKSJ", "z": ""}[test]
+    # rule 'two-trials': a pool of two is flagged and given its common-effect interval beside
+    few = few_studies(chosen["yi"], chosen["vi"], codes, result["ci_lb"], result["ci_ub"], level, n_groups)
+    for c in FEW_STUDIES_KEYS:
+        result[c] = few[c]
     ratio = result["measure"].isin(RATIO_MEASURES).to_numpy() if "measure" in result else np.zeros(len(result), bool)
-    for c in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
+    for c in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "fe_estimate", "fe_ci_lb", "fe_ci_ub"):
         result[f"exp_{c}"] = np.where(ratio, np.exp(result[c].astype(float)), np.nan)
     return result[[*keys, *POOL_COLUMNS]]
 

@@ -3,7 +3,7 @@
 What MAGICapp and Cochrane's summary-of-findings tables show, computed from the data package:
 trials and participants, the pooled effect on a natural scale with its CI (and the prediction
 interval from three trials on), the published review estimate for the same comparison where one
-exists, how sure (:func:`explorer.analysis.summary.how_sure`) and one plain sentence. Cells where
+exists, how sure (:func:`explorer.analysis.certainty.how_sure`) and one plain sentence. Cells where
 trials report only a p-value or a direction are kept, with the count of trials by direction (the
 effect-direction summary of the Cochrane SWiM guidance, Campbell et al., BMJ 2020;368:l6890), so
 that "reported without numbers" is never shown as "no evidence".
@@ -16,11 +16,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from explorer.analysis.certainty import how_sure
 from explorer.analysis.comparability import comparator_class
 from explorer.analysis.effects import effects, pool
 from explorer.analysis.harmonise import OUTCOMES, SHORT_LABEL, outcome_unit
 from explorer.analysis.reviews import reviews as published_estimates
-from explorer.analysis.summary import describe_pool, how_sure
+from explorer.analysis.summary import describe_pool
 from explorer.analysis.synthesis import directions, vote_counts
 from explorer.analysis.windows import DEFAULT_WINDOWS, assign_windows, to_weeks
 from explorer.data.load import Evidence

@@ -56,6 +56,7 @@ __all__ = [
     "METHODS",
     "POOL_KEYS",
     "egger_test",
+    "few_studies",
     "leave_one_out",
     "pool_arrays",
     "pool_frame",
@@ -598,6 +599,61 @@ def pool_frame(
         p_values=p_values,
     )
     return pd.concat([keys, pd.DataFrame(res)], axis=1)
+
+
+# --------------------------------------------------------------------------- few studies
+
+#: Rule 'two-trials' (:mod:`explorer.analysis.comparability`): pools of this many trials are flagged.
+FEW_STUDIES_K = 2
+#: Keys of the dict returned by :func:`few_studies`.
+FEW_STUDIES_KEYS: tuple[str, ...] = ("few_studies", "fe_estimate", "fe_ci_lb", "fe_ci_ub", "wider_than_trials")
+
+
+def few_studies(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    group_codes: ArrayLike,
+    ci_lb: ArrayLike,
+    ci_ub: ArrayLike,
+    level: float = 95,
+    n_groups: int | None = None,
+) -> dict[str, NDArray]:
+    """Rule 'two-trials', per group: what a pool of two trials can and cannot say.
+
+    With two trials the between-trial variance is not estimable in any useful sense: a
+    normal-based random-effects interval is too narrow, the HKSJ interval (t with 1 df) is often
+    wider than either trial's own, and no method is right (Gonnermann et al. 2015, Stat Med
+    34:2476; Bender et al. 2018, Res Synth Methods 9:382). So the random-effects estimate with
+    its HKSJ interval stays the pool's (``ci_lb``/``ci_ub``: the caller's), and beside it:
+
+    * ``few_studies``: True where k == :data:`FEW_STUDIES_K`;
+    * ``fe_estimate``, ``fe_ci_lb``, ``fe_ci_ub``: the common-effect (inverse-variance, normal)
+      estimate and interval, what the two trials say *if* both estimate one effect (Bender
+      2018's "fixed-effect model, if homogeneity is plausible"); given only where k == 2;
+    * ``wider_than_trials``: the pool's interval is wider than every trial's own 95% interval
+      (``yi +- z sqrt(vi)``), i.e. pooling added no precision (k >= 2; False for k < 2).
+    """
+    y = np.asarray(yi, dtype=float).ravel()
+    v = np.asarray(vi, dtype=float).ravel()
+    codes = np.asarray(group_codes, dtype=np.intp).ravel()
+    n = int(n_groups if n_groups is not None else (codes.max() + 1 if codes.size else 0))
+    fe = pool_arrays(y, v, codes, method="FE", test="z", level=level, n_groups=n, p_values=False)
+    k = fe["k"]
+    two = k == FEW_STUDIES_K
+    crit = dist.norm_isf(level_to_alpha(level) / 2)
+    ok = np.isfinite(y) & np.isfinite(v)
+    own = np.full(n, np.nan)
+    np.fmax.at(own, codes[ok], 2 * crit * np.sqrt(np.maximum(v[ok], 0.0)))
+    width = np.asarray(ci_ub, dtype=float) - np.asarray(ci_lb, dtype=float)
+    with np.errstate(invalid="ignore"):
+        wider = (k >= 2) & np.isfinite(width) & (width > own)
+    return {
+        "few_studies": two,
+        "fe_estimate": np.where(two, fe["estimate"], np.nan),
+        "fe_ci_lb": np.where(two, fe["ci_lb"], np.nan),
+        "fe_ci_ub": np.where(two, fe["ci_ub"], np.nan),
+        "wider_than_trials": wider,
+    }
 
 
 # --------------------------------------------------------------------------- sensitivity

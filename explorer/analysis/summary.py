@@ -5,9 +5,9 @@ cannot say. A therapy's paragraph (:func:`therapy_summary`) is written from the 
 frame (:func:`explorer.analysis.findings.findings`): between-group estimates with their CIs,
 trials that report only a direction or a p-value, published review estimates, and the notes of
 trials that give no number, so that "reported without numbers" never reads as "no evidence".
-"How sure" (:func:`how_sure`) is a rough guide computed from the pool itself (its number of
-trials, participants, risk of bias, inconsistency and imprecision); it is not a GRADE rating,
-and the page says so. Every function returns HTML-escaped text.
+"How sure" (:func:`explorer.analysis.certainty.how_sure`, re-exported here) is a rough guide
+computed from the pool itself (its number of trials, participants, risk of bias, inconsistency
+and imprecision); it is not a GRADE rating, and the page says so. Every function returns HTML-escaped text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from explorer.analysis.certainty import HOW_SURE_NOTE as HOW_SURE_NOTE  # re-exported: moved
+from explorer.analysis.certainty import OPTIMAL_INFORMATION_SIZE as OPTIMAL_INFORMATION_SIZE
+from explorer.analysis.certainty import how_sure as how_sure
 from explorer.analysis.harmonise import MIC, MIC_SOURCE
 from explorer.analysis.harms import wilson
 
@@ -32,12 +35,6 @@ KIND_WORDS = {
     "active": "an active comparator",
     "conservative": "conservative care",
 }
-#: Below this many participants a pooled estimate is imprecise whatever its interval says: the
-#: optimal information size rule of thumb of GRADE (Guyatt et al., J Clin Epidemiol 2011;64:1283).
-OPTIMAL_INFORMATION_SIZE = 400
-HOW_SURE_NOTE = "a rough guide from this pool's own numbers, not a GRADE rating"
-#: The same for a single trial (never called a pool).
-HOW_SURE_NOTE_ONE_TRIAL = "a rough guide from this trial's own numbers, not a GRADE rating"
 
 
 def _n(x: float) -> str:
@@ -46,48 +43,6 @@ def _n(x: float) -> str:
 
 def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
-def how_sure(pool_row: pd.Series | dict | None) -> dict[str, object]:
-    """What limits confidence in one pool, from the pool's own columns (k, n_participants,
-    high_rob, I2, ci_lb/ci_ub, pi_lb/pi_ub; no effect is 0, on the log scale for ratios).
-
-    Returns ``level`` ('none', 'very low', 'low', 'moderate'), ``concerns`` (short phrases) and
-    ``text`` (one sentence ending with :data:`HOW_SURE_NOTE`, for one trial
-    :data:`HOW_SURE_NOTE_ONE_TRIAL`). A single trial is never called a pool.
-    """
-    if pool_row is None or not int(pool_row.get("k", 0) or 0):
-        return {"level": "none", "concerns": [], "text": "No pooled comparison of trials for this selection."}
-    k = int(pool_row["k"])
-    concerns: list[str] = []
-    if k == 1:
-        concerns.append("a single trial, not a pool")
-    elif k == 2:
-        concerns.append("only 2 trials")
-    n = float(pool_row.get("n_participants") or np.nan)
-    if np.isnan(n):
-        concerns.append("participant numbers not reported")
-    elif n < OPTIMAL_INFORMATION_SIZE:
-        concerns.append(f"{plural(round(n), 'participant')} (fewer than {OPTIMAL_INFORMATION_SIZE})")
-    high = int(pool_row.get("high_rob") or 0)
-    if high:
-        concerns.append(f"{plural(high, 'trial')} of {k} at high risk of bias")
-    lb, ub = float(pool_row["ci_lb"]), float(pool_row["ci_ub"])
-    if lb <= 0 <= ub:
-        concerns.append("the 95% CI includes no difference")
-    if k >= 3:
-        i2 = float(pool_row.get("I2") or 0)
-        pi_lb, pi_ub = float(pool_row.get("pi_lb", np.nan)), float(pool_row.get("pi_ub", np.nan))
-        if i2 >= 50:
-            concerns.append(f"inconsistent results (I² {i2:.0f}%)")
-        elif not np.isnan(pi_lb) and pi_lb <= 0 <= pi_ub and not (lb <= 0 <= ub):
-            concerns.append("the prediction interval for a new setting includes no difference")
-    serious = len(concerns)
-    level = "moderate" if serious == 0 else ("low" if serious == 1 else "very low")
-    words = {"moderate": "fairly sure", "low": "somewhat unsure", "very low": "very unsure"}[level]
-    because = f" ({'; '.join(concerns)})" if concerns else f" ({plural(k, 'trial')}, {plural(round(n), 'participant')})"
-    note = HOW_SURE_NOTE_ONE_TRIAL if k == 1 else HOW_SURE_NOTE
-    return {"level": level, "concerns": concerns, "text": f"{words.capitalize()}{because}: {note}."}
 
 
 def describe_pool(row: pd.Series | dict, unit: str = "points on 0-10") -> str:
@@ -104,7 +59,34 @@ def describe_pool(row: pd.Series | dict, unit: str = "points on 0-10") -> str:
         est = f"{name} {row['exp_estimate']:.2f} (95% CI {row['exp_ci_lb']:.2f} to {row['exp_ci_ub']:.2f})"
     else:
         est = f"{_n(row['estimate'])} {unit} (95% CI {_n(row['ci_lb'])} to {_n(row['ci_ub'])})"
-    return f"Compared with {kind} {when}, {what}: {est}."
+    return f"Compared with {kind} {when}, {what}: {est}.{two_trials_sentence(row, unit)}"
+
+
+def two_trials_sentence(row: pd.Series | dict, unit: str = "points on 0-10") -> str:
+    """Rule 'two-trials' in words (with a leading space), or '' for any other pool: why the
+    interval is wide, and what the two trials say if they estimate one common effect."""
+    if not bool(row.get("few_studies", False)) or int(row.get("k", 0) or 0) != 2:
+        return ""
+    ratio = str(row.get("measure", "")) in ("RR", "OR")
+    pre = "exp_" if ratio else ""
+    fe = [_float(row.get(f"{pre}fe_{c}")) for c in ("estimate", "ci_lb", "ci_ub")]
+    wide = (
+        "wider than either trial's own, so pooling adds no precision"
+        if bool(row.get("wider_than_trials", False))
+        else "wide"
+    )
+    out = (
+        f" Two trials only: the random-effects interval allows for their true effects differing, "
+        f"which two trials cannot estimate, and is {wide}"
+    )
+    if not any(np.isnan(fe)):
+        digits = 2 if ratio else 1
+        shown = " ".join(_num(x, digits) for x in fe[:1]) + ("" if ratio else f" {unit}")
+        out += (
+            f"; if both estimate one common effect, it is {shown} (95% CI {_num(fe[1], digits)} to "
+            f"{_num(fe[2], digits)})"
+        )
+    return out + "."
 
 
 #: Comparator classes in the order of the findings table; outcomes in the order a paragraph reads

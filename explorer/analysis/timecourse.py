@@ -33,8 +33,18 @@ Modelling choices, each once, with the reason:
   used by ``metafor::robust(..., clubSandwich = TRUE)``. The curve at week t is the contrast
   ``x(t)' b``; its Satterthwaite df are computed for that contrast (clubSandwich's
   ``linear_contrast``), so the CI widens where few studies inform the curve. The model-based SE
-  is reported beside the robust one. Satterthwaite df below 4 mean the robust test is
-  unreliable (Tipton 2015); such rows keep their (wide) intervals and say so in ``df``.
+  is reported beside the robust one.
+* **Few studies** (rule 'few-studies-curve' in :mod:`explorer.analysis.comparability`). CR2 is
+  used for a fit only where it can be trusted: every Satterthwaite df of the curve over its
+  covered range (the observed follow-up times and a 50-point geometric grid between the first
+  and last) at least :data:`MIN_ROBUST_DF` = 4 (Tipton 2015: below 4 the CR2 t-test's Type I
+  error exceeds nominal and it should not be trusted). With an intercept-only or one-slope curve
+  that needs about six studies. Below it the whole curve (and its coefficients) uses the
+  model-based SE with Student's t on (studies - coefficients) df, the between-study residual df;
+  with two studies and a constant that is t(1), a wide interval, which is what two trials can
+  say. ``se_basis`` ('robust' or 'model') and ``se_note`` (a sentence) say which, on every fit,
+  curve row and coefficient; ``se_robust``/``df_robust`` keep the CR2 values beside it. The
+  seeded simulation in ``tests/test_timecourse.py`` (2-6 studies) gives the coverage.
 * **Variance components** by REML, the restricted likelihood maximised with b profiled out,
   on ``s2 >= 0`` (scipy's L-BFGS-B with the analytic gradient, then Newton steps with the exact
   Hessian; the gradient is checked at the end and ``converged`` says whether it passed).
@@ -91,6 +101,7 @@ Modelling choices, each once, with the reason:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Hashable, Sequence
@@ -108,6 +119,7 @@ from explorer.analysis.windows import DEFAULT_WINDOWS, assign_windows
 __all__ = [
     "BASES",
     "KNOTS_WEEKS",
+    "MIN_ROBUST_DF",
     "RULES",
     "TimecourseResult",
     "design_matrix",
@@ -132,6 +144,9 @@ RULES: dict[str, dict[str, int]] = {
 #: Weeks reported when ``at`` is not given (plus the ends of each group's covered range).
 DEFAULT_WEEKS: tuple[float, ...] = (1, 2, 4, 6, 8, 12, 13, 18, 26, 39, 52, 78, 104)
 MIN_STUDIES_PI = 3
+#: Smallest Satterthwaite df at which a CR2 interval is used (Tipton 2015; rule 'few-studies-curve').
+MIN_ROBUST_DF = 4.0
+_DF_GRID = 50  # points of the geometric grid over the covered range on which the df are checked
 _ALIKE = ("outcome", "measure", "effect_kind", "comparator_kind", "responder_class", "basis")
 _SELECT_COLUMNS = ("source", "placebo_is_active", "n1", "n2", "approximate", "study_id", "arm_id", "cohort")
 _TIME_DECIMALS = 6  # times equal to 1e-6 weeks are the same time point (months -> weeks rounding)
@@ -436,6 +451,11 @@ class GroupFit:
     # h_s = c' hq[s]; see _satterthwaite().
     gq: FloatArray = field(repr=False)  # (S, p, m)
     hq: FloatArray = field(repr=False)  # (S, p, p)
+    #: 'robust' (CR2, Satterthwaite df) or 'model' (model-based SE, t on k - p df): see
+    #: :func:`se_basis_of` and rule 'few-studies-curve'.
+    se_basis: str = "robust"
+    #: The smallest Satterthwaite df of the curve over its covered range (NaN without CR2).
+    min_robust_df: float = float("nan")
 
     def contrast(self, c: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Estimate, robust SE, Satterthwaite df and model-based SE of the rows of ``c``."""
@@ -445,11 +465,65 @@ class GroupFit:
         se_m = np.sqrt(np.maximum(np.einsum("qp,pr,qr->q", c, self.vcov_model, c), 0.0))
         return est, se_r, _satterthwaite(c, self.gq, self.hq), se_m
 
+    @property
+    def model_df(self) -> int:
+        """Degrees of freedom of a model-based interval: studies minus coefficients (>= 1 by RULES)."""
+        return self.k_studies - len(self.beta)
+
+    def inference(self, c: FloatArray) -> dict[str, FloatArray]:
+        """Estimate, the SE and df that intervals use (by ``se_basis``), and both kinds of SE."""
+        est, se_r, df_r, se_m = self.contrast(c)
+        robust = self.se_basis == "robust"
+        return {
+            "estimate": est,
+            "se": se_r if robust else se_m,
+            "df": df_r if robust else np.full(est.shape, float(self.model_df)),
+            "se_model": se_m,
+            "se_robust": se_r,
+            "df_robust": df_r,
+        }
+
+    @property
+    def se_note(self) -> str:
+        """One sentence on what the intervals rest on (the dashboard shows it under the curve)."""
+        return se_note(self.se_basis, self.k_studies, self.min_robust_df, self.model_df)
+
     def predict(self, weeks: ArrayLike) -> pd.DataFrame:
-        """The curve at ``weeks`` (all of them, in range or not: callers restrict the range)."""
+        """The curve at ``weeks`` (all of them, in range or not: callers restrict the range):
+        estimate, ``se`` and ``df`` by ``se_basis``, the model-based and CR2 SEs, the CR2 df."""
         t = np.asarray(weeks, dtype=float).ravel()
-        est, se, df, se_m = self.contrast(design_matrix(t, self.basis))
-        return pd.DataFrame({"weeks": t, "estimate": est, "se": se, "df": df, "se_model": se_m})
+        return pd.DataFrame({"weeks": t, **self.inference(design_matrix(t, self.basis))})
+
+
+def se_note(se_basis: str, k_studies: int, min_robust_df: float, model_df: int) -> str:
+    """The sentence of :attr:`GroupFit.se_note` (rule 'few-studies-curve')."""
+    studies = f"{k_studies} stud{'y' if k_studies == 1 else 'ies'}"
+    if se_basis == "robust":
+        return (
+            f"95% CIs use cluster-robust (CR2) standard errors with Satterthwaite degrees of freedom "
+            f"({studies}; df at least {min_robust_df:.1f} everywhere on the curve)."
+        )
+    why = (
+        f"the smallest Satterthwaite df is {min_robust_df:.1f}, below {MIN_ROBUST_DF:g}"
+        if np.isfinite(min_robust_df)
+        else "there are too few studies for a cluster-robust variance"
+    )
+    return (
+        f"Only {studies}: 95% CIs use model-based standard errors with t on {model_df} df "
+        f"(studies minus coefficients), because cluster-robust (CR2) ones are not trusted here "
+        f"({why}; Tipton 2015). The interval is wide because few studies say little."
+    )
+
+
+def se_basis_of(fit: GroupFit, weeks: ArrayLike) -> tuple[str, float]:
+    """Rule 'few-studies-curve': ('robust', min df) when every Satterthwaite df of the curve over
+    its covered range (``weeks``: observed times; a geometric grid is added) is at least
+    :data:`MIN_ROBUST_DF`, else ('model', min df). NaN df (no CR2) gives 'model'."""
+    t = np.unique(np.concatenate([np.asarray(weeks, dtype=float).ravel(),
+                                  np.geomspace(fit.t_min, fit.t_max, _DF_GRID)]))  # fmt: skip
+    _, _, df, _ = fit.contrast(design_matrix(t, fit.basis))
+    low = float(np.min(df)) if df.size and np.all(np.isfinite(df)) else float("nan")
+    return ("robust" if np.isfinite(low) and low >= MIN_ROBUST_DF else "model"), low
 
 
 def _satterthwaite(c: FloatArray, gq: FloatArray, hq: FloatArray) -> FloatArray:
@@ -556,7 +630,7 @@ def fit_arrays(
             RuntimeWarning,
             stacklevel=2,
         )
-    return GroupFit(
+    fit = GroupFit(
         basis=str(basis),
         terms=TERMS[str(basis)],
         beta=e.beta,
@@ -574,6 +648,8 @@ def fit_arrays(
         gq=gq,
         hq=hq,
     )
+    se_basis, low = se_basis_of(fit, t)
+    return dataclasses.replace(fit, se_basis=se_basis, min_robust_df=low)
 
 
 # --------------------------------------------------------------------------- frames
@@ -583,11 +659,14 @@ def fit_arrays(
 class TimecourseResult:
     """What :func:`timecourse` returns: four tidy tables and the fitted models behind them.
 
-    ``curve``: group columns, weeks, estimate, se (robust), df, ci_lb, ci_ub, pi_lb, pi_ub,
-    se_model, k_studies, n_estimates, basis. ``coefficients``: group columns, term, estimate,
-    se (model-based), robust_se, df, ci_lb, ci_ub, p (robust). ``variance``: group columns,
-    basis, sigma2_study, sigma2_time, sigma2_time_fixed, rho, k_studies, n_estimates, t_min,
-    t_max, loglik, converged. ``skipped``: group columns, k_studies, n_estimates, reason.
+    ``curve``: group columns, weeks, estimate, se, df, ci_lb, ci_ub, pi_lb, pi_ub (se, df and
+    intervals by ``se_basis``: CR2 robust or model-based, rule 'few-studies-curve'), se_model,
+    se_robust, df_robust (CR2 Satterthwaite), se_basis, k_studies, n_estimates, basis.
+    ``coefficients``: group columns, term, estimate, se (model-based), robust_se, robust_df, df,
+    ci_lb, ci_ub, p (by se_basis), se_basis. ``variance``: group columns, basis, sigma2_study,
+    sigma2_time, sigma2_time_fixed, rho, k_studies, n_estimates, t_min, t_max, loglik,
+    converged, se_basis, min_robust_df, se_note (the sentence to show). ``skipped``: group
+    columns, k_studies, n_estimates, reason.
     ``fits`` maps each fitted group's key tuple to its :class:`GroupFit`.
     """
 
@@ -615,6 +694,11 @@ class TimecourseResult:
         return key, self.fits[key]
 
 
+#: Columns of ``curve`` after the group keys: ``se``, ``df`` and the intervals by ``se_basis``.
+CURVE_COLUMNS = ["weeks", "estimate", "se", "df", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "se_model",
+                 "se_robust", "df_robust", "se_basis", "k_studies", "n_estimates", "basis"]  # fmt: skip
+
+
 def _curve_rows(fit: GroupFit, weeks: FloatArray, level: float) -> pd.DataFrame:
     lo, hi = np.round(fit.t_min, _TIME_DECIMALS), np.round(fit.t_max, _TIME_DECIMALS)
     t = np.unique(weeks[(np.round(weeks, _TIME_DECIMALS) >= lo) & (np.round(weeks, _TIME_DECIMALS) <= hi)])
@@ -629,10 +713,8 @@ def _curve_rows(fit: GroupFit, weeks: FloatArray, level: float) -> pd.DataFrame:
     out["pi_lb"] = est - crit * pi_se if show_pi else np.nan
     out["pi_ub"] = est + crit * pi_se if show_pi else np.nan
     out["k_studies"], out["n_estimates"], out["basis"] = fit.k_studies, fit.n_estimates, fit.basis
-    return out[
-        ["weeks", "estimate", "se", "df", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "se_model",
-         "k_studies", "n_estimates", "basis"]
-    ]  # fmt: skip
+    out["se_basis"] = fit.se_basis
+    return out[CURVE_COLUMNS]
 
 
 def _prepare(
@@ -733,21 +815,24 @@ def timecourse(
         if at is None:
             weeks = np.concatenate([weeks, [fit.t_min, fit.t_max]])
         curves.append(_curve_rows(fit, weeks, level).assign(**label))
-        est, se_r, df_r, se_m = fit.contrast(np.eye(len(fit.beta)))
+        inf = fit.inference(np.eye(len(fit.beta)))
+        est, se_i, df_i = inf["estimate"], inf["se"], inf["df"]
         with np.errstate(invalid="ignore", divide="ignore"):
-            crit = dist.t_isf(alpha / 2, df_r)
-            pval = 2 * dist.t_sf(np.abs(est / se_r), df_r)
+            crit = dist.t_isf(alpha / 2, df_i)
+            pval = 2 * dist.t_sf(np.abs(est / se_i), df_i)
         coefs.append(
             pd.DataFrame(
-                {**label, "term": fit.terms, "estimate": est, "se": se_m, "robust_se": se_r, "df": df_r,
-                 "ci_lb": est - crit * se_r, "ci_ub": est + crit * se_r, "p": pval}
+                {**label, "term": fit.terms, "estimate": est, "se": inf["se_model"], "robust_se": inf["se_robust"],
+                 "robust_df": inf["df_robust"], "df": df_i, "ci_lb": est - crit * se_i, "ci_ub": est + crit * se_i,
+                 "p": pval, "se_basis": fit.se_basis}
             )
         )  # fmt: skip
         variances.append(
             {**label, "basis": fit.basis, "sigma2_study": fit.sigma2[0], "sigma2_time": fit.sigma2[1],
              "sigma2_time_fixed": fit.sigma2_time_fixed, "rho": fit.rho, "k_studies": fit.k_studies,
              "n_estimates": fit.n_estimates, "t_min": fit.t_min, "t_max": fit.t_max,
-             "loglik": fit.loglik, "converged": fit.converged}
+             "loglik": fit.loglik, "converged": fit.converged, "se_basis": fit.se_basis,
+             "min_robust_df": fit.min_robust_df, "se_note": fit.se_note}
         )  # fmt: skip
 
     def frame(parts: list, columns: list[str], concat: bool) -> pd.DataFrame:
@@ -756,11 +841,11 @@ def timecourse(
         out = pd.concat(parts, ignore_index=True) if concat else pd.DataFrame(parts)
         return out[[*keys, *columns]]
 
-    curve_cols = ["weeks", "estimate", "se", "df", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "se_model",
-                  "k_studies", "n_estimates", "basis"]  # fmt: skip
+    curve_cols = CURVE_COLUMNS
     variance_cols = ["basis", "sigma2_study", "sigma2_time", "sigma2_time_fixed", "rho", "k_studies",
-                     "n_estimates", "t_min", "t_max", "loglik", "converged"]  # fmt: skip
-    coef_cols = ["term", "estimate", "se", "robust_se", "df", "ci_lb", "ci_ub", "p"]
+                     "n_estimates", "t_min", "t_max", "loglik", "converged", "se_basis", "min_robust_df",
+                     "se_note"]  # fmt: skip
+    coef_cols = ["term", "estimate", "se", "robust_se", "robust_df", "df", "ci_lb", "ci_ub", "p", "se_basis"]
     return TimecourseResult(
         curve=frame(curves, curve_cols, True),
         coefficients=frame(coefs, coef_cols, True),

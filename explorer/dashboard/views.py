@@ -227,6 +227,12 @@ def _curve_note(fit, labels: dict[str, str]) -> str:
     parts = []
     if drawn:
         parts.append("Time course drawn for: " + ", ".join(drawn) + ".")
+        # what each drawn curve's interval rests on (rule 'few-studies-curve'), once per sentence
+        if "se_note" in fit.variance:
+            v = fit.variance.loc[:, ~fit.variance.columns.duplicated()]
+            for note, rows in v.groupby("se_note", sort=False):
+                who = ", ".join(sorted({labels.get(t, t) for t in rows["therapy"]})) if "therapy" in rows else ""
+                parts.append(f"{who}: {note}" if who else str(note))
     if len(fit.skipped):
         skipped = "; ".join(
             f"{labels.get(r.therapy, r.therapy)} vs {str(r.comparator_kind).replace('_', '/')}: {r.reason}"
