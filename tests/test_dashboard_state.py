@@ -523,3 +523,25 @@ def test_difference_view_draws_published_pools_on_the_common_scale(model: Model)
     assert sorted(pub[0]["y"]) == sorted(expected["shown"].tolist())
     assert all(-10 <= y <= 10 for y in pub[0]["y"]) and "Published pool" in pub[0]["text"][0]
     assert model.published(state.with_(measure="final")) is None
+
+
+def test_a_kernel_prepared_before_a_data_change_serves_the_new_data(data_copy: Path, monkeypatch) -> None:
+    """A preheated kernel read the data; `explorer add` then changed them: the page reads them
+    again instead of serving the old evidence."""
+    import os
+    import types
+
+    from explorer.dashboard import page
+    from explorer.dashboard.preload import Start
+
+    start = Start(data_dir=str(data_copy))
+    kernel = types.SimpleNamespace(explorer_start=start)
+    monkeypatch.setattr("IPython.get_ipython", lambda: types.SimpleNamespace(kernel=kernel))
+    assert page._prepared_model(str(data_copy)) is not None  # unchanged data: the prepared model
+    start = Start(data_dir=str(data_copy))
+    start.model()
+    kernel.explorer_start = start
+    csv_file = data_copy / "studies.csv"
+    st = csv_file.stat()
+    os.utime(csv_file, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))
+    assert page._prepared_model(str(data_copy)) is None  # stale: app() reads the data again

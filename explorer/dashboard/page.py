@@ -428,7 +428,11 @@ def _prepared_model(data_dir: str | None) -> Model | None:
     if start is None or start.data_dir != data_dir:
         return None
     kernel.explorer_start = None  # taken once: a later app() reads the data again
-    return start.model()
+    model = start.model()
+    if model is not None and model.ev.stale():
+        log.info("the data changed after this kernel was prepared: reading them again")
+        return None  # app() reads the current data
+    return model
 
 
 def app(data_dir: str | None = None, query: str | None = None) -> w.Widget:

@@ -38,6 +38,13 @@ class Evidence:
     data_dir: Path
     searches: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     screening: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: what the files were when read (:func:`fingerprint`): a later change makes the evidence stale
+    read_as: tuple = field(default=(), repr=False)
+
+    def stale(self) -> bool:
+        """Whether the data files changed since they were read (``explorer add``, an edit): a
+        kernel prepared before the change must not serve the old data as if current."""
+        return bool(self.read_as) and fingerprint(self.data_dir) != self.read_as
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -58,10 +65,20 @@ class Evidence:
         )
 
 
+def fingerprint(data_dir: Path) -> tuple:
+    """Name, size and modification time of every file of a data directory (cheap: no reading)."""
+    try:
+        files = sorted(p for p in Path(data_dir).iterdir() if p.is_file())
+        return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    except OSError:
+        return ()
+
+
 def read_evidence(data_dir: Path, pkg: Package | None = None) -> tuple[Evidence, list[Problem]]:
     """The tables of ``data_dir`` as far as they validate (rows with a problem are left out), and
     the problems. :func:`load` is the strict form; ``explorer diff`` compares with this one."""
     pkg = pkg or read_package()
+    read_as = fingerprint(data_dir)  # before reading: a change during the read also makes it stale
     problems, rows, version = collect(data_dir, pkg)
     frames = {res.name: table_frame(res, rows.get(res.name, [])) for res in pkg.resources}
     ev = Evidence(
@@ -76,6 +93,7 @@ def read_evidence(data_dir: Path, pkg: Package | None = None) -> tuple[Evidence,
         package=pkg,
         version=version or pkg.version,
         data_dir=data_dir,
+        read_as=read_as,
     )
     return ev, problems
 
