@@ -255,3 +255,21 @@ def test_same_therapy_comparisons_are_named_by_what_differs(ev) -> None:
         ev.arms.loc[ev.arms["therapy"].eq("epidural_steroid") & ev.arms["role"].eq("intervention"), "study_id"])]
     same = active[active["comparison"].isin(["approach", "agent", "dose", "guidance", "injections"])]
     assert same.index.get_level_values("study_id").nunique() >= 16
+
+
+def test_clinical_questions_land_on_rows_that_name_the_comparison() -> None:
+    """Issue 23's questions: caudal or transforaminal, fluoroscopic guidance, and the leg-pain
+    question each land on findings rows that name that comparison and give an answer."""
+    from explorer.dashboard.state import FilterState, Model
+
+    m = Model(load(DATA))
+    routes = m.findings(FilterState(comparisons=("approach",)))
+    assert len(routes) and (routes["comparison"] == "approach").all()
+    assert routes["variant"].str.contains("transforaminal").any() and (routes["answer"] != "").all()
+    guided = m.findings(FilterState(comparisons=("guidance",)))
+    assert len(guided) and guided["variant"].str.contains("fluoroscopy").all()
+    esi = m.findings(FilterState(therapies=("epidural_steroid",), comparisons=("placebo_sham",)))
+    short = esi[(esi["outcome"] == "pain") & (esi["window"] == "short")].iloc[0]
+    assert "Oliveira 2020" in short["review"] and "points on 0-10" in short["review"]
+    every = m.findings(FilterState())
+    assert (every["answer"] != "").all()  # no row says only "no estimate"

@@ -55,7 +55,7 @@ def test_findings_pool_count_directions_once_and_match_reviews_by_window(tmp_pat
     row = f[(f["outcome"] == "pain") & (f["window"] == "short")].iloc[0]
     assert row["k"] == 2 and row["n_participants"] == 40 + 38 + 50 + 52
     assert (row["direction_arm"], row["direction_neither"], row["direction_comparator"]) == (1, 0, 0)  # ccc only
-    assert "Rev 2019: −0.6 (−1.1 to −0.1) points on 0-10; 5 trials, 600 participants" in row["review"]
+    assert "Rev 2019: −0.6 (−1.1 to −0.1) points on 0-10, favours the therapy; 5 trials, 600 participants" in row["review"]
     assert "3 trials" not in row["review"]  # the long-term estimate belongs to another window
     assert row["answer"].startswith("−") and row["answer_basis"] == "pool" and "published: Rev 2019" in row["answer"]
     assert "a pool of 2 trials" in row["sentence"]
@@ -148,7 +148,7 @@ def test_published_estimates_are_shown_in_the_project_convention_on_0_to_10(tmp_
     f = findings(ev)
     row = f[(f["outcome"] == "pain") & (f["window"] == "intermediate")].iloc[0]
     assert row["k"] == 0 and row["answer_basis"] == "published"
-    assert "−1.2 (−2 to −0.4) points on 0-10" in row["answer"] and "4 trials, 420 participants" in row["answer"]
+    assert "−1.2 (−2 to −0.4) points on 0-10, favours the therapy" in row["answer"] and "4 trials, 420 participants" in row["answer"]
 
 
 def test_a_cell_without_estimates_answers_with_its_vote_count(tmp_path: Path) -> None:

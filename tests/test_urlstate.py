@@ -27,6 +27,7 @@ KNOWN = {
     "approaches": ["caudal", "transforaminal"],
     "guidance": ["fluoroscopy"],
     "comparators": ["active"],
+    "comparisons": ["approach", "guidance"],
     "designs": ["rct", "single_arm"],
     "rob": ["low", "high"],
 }
@@ -108,6 +109,7 @@ def test_every_filter_round_trips_through_the_url() -> None:
         indications=("discogenic",),
         guidance=("fluoroscopy",),
         comparators=("active",),
+        comparisons=("approach",),
         designs=("rct", "single_arm"),
         windows=("long",),
         rob=("low",),

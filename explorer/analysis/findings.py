@@ -39,9 +39,16 @@ OUTCOME_DOMAINS = {
     "responders": ("responders",),
     "surgery": ("surgery",),
 }
-KEYS = ["outcome", "therapy", "comparator_kind", "window"]
+#: a row: the coarse comparator class, the finer comparison and, for comparisons other than
+#: placebo/sham and conservative care, the variant compared ("transforaminal vs caudal"): unlike
+#: variants are never pooled or counted together
+KEYS = ["outcome", "therapy", "comparator_kind", "comparison", "variant", "window"]
+CLASS_KEYS = ["outcome", "therapy", "comparator_kind", "window"]
+#: comparisons whose trials pool whatever the control (Cochrane classes); the others by variant
+CLASS_COMPARISONS = ("placebo_sham", "conservative")
 COLUMNS = [
     *KEYS,
+    "comparison_detail",
     "measure",
     "responder_class",
     "k",
@@ -77,12 +84,17 @@ COLUMNS = [
     "sentence",
 ]
 WINDOW_ORDER = {w.name: i for i, w in enumerate(DEFAULT_WINDOWS)}
+#: the finer comparisons in display order (the review_estimates.comparison_class vocabulary)
+COMPARISON_ORDER = (
+    "placebo_sham", "conservative", "systemic_drug", "other_therapy", "approach", "agent", "dose", "guidance",
+    "injections",
+)  # fmt: skip
 
 
 def direction_counts(ev: Evidence, comparators: str = "cochrane") -> pd.DataFrame:
     """One vote per study and cell: the direction a trial reports (between-group p-values and
     ``favours``), oriented so that 'arm' means the intervention arm was favoured."""
-    cols = [*KEYS, "study_id", "label", "favours"]
+    cols = [*CLASS_KEYS, "study_id", "label", "favours"]
     o = ev.outcomes
     o = o[o["favours"].notna() & o["comparator_arm_id"].notna() & (o["time_value"] > 0)]
     domain_outcome = {d: k for k, doms in OUTCOME_DOMAINS.items() for d in doms}
@@ -106,20 +118,21 @@ def direction_counts(ev: Evidence, comparators: str = "cochrane") -> pd.DataFram
     d = d.assign(window=assign_windows(to_weeks(d["time_value"], d["time_unit"])))
     d = d[d["comparator_kind"].notna()]
     d["label"] = d["study_id"].map(ev.studies.set_index("study_id")["label"])
-    d = d.drop_duplicates([*KEYS, "study_id", "favours"])
+    d = d.drop_duplicates([*CLASS_KEYS, "study_id", "favours"])
     # a study voting two ways in one cell (two outcomes of one domain) counts once, as 'neither'
-    n = d.groupby([*KEYS, "study_id"])["favours"].transform("nunique")
-    d = d.assign(favours=d["favours"].where(n == 1, "neither")).drop_duplicates([*KEYS, "study_id"])
+    n = d.groupby([*CLASS_KEYS, "study_id"])["favours"].transform("nunique")
+    d = d.assign(favours=d["favours"].where(n == 1, "neither")).drop_duplicates([*CLASS_KEYS, "study_id"])
     return d[cols].reset_index(drop=True)
 
 
-def _published_by_cell(ev: Evidence) -> dict[tuple[str, str, str, str], list[dict]]:
+def _published_by_cell(ev: Evidence) -> dict[tuple[str, str, str, str, str], list[dict]]:
     """The comparative published estimates with an established sign, per (therapy, comparator
-    class, findings outcome, window): a review's window spanning several of ours is listed in each.
+    class, comparison, findings outcome, window): a review's window spanning several of ours is listed in each.
     Estimates pooled across times, or without a stated window, are in the Reviews view only."""
-    found: dict[tuple[str, str, str, str], list[dict]] = {}
+    found: dict[tuple[str, str, str, str, str], list[dict]] = {}
     pub = published_estimates(ev, design_basis="comparative")
     pub = pub[pub["estimate"].notna() & pub["comparator_kind"].notna() & (pub["comparator_kind"].astype(str) != "")]
+    pub = pub[pub["comparison_class"].notna() & (pub["comparison_class"].astype(str) != "")]
     # the most useful first: on a natural scale, then the most trials, then the most recent
     pub = pub.assign(
         _natural=pub["unit"].astype(str).str.startswith(("points on", "% of")) | pub["effect_measure"].isin(["rr", "or", "smd"]),
@@ -128,7 +141,7 @@ def _published_by_cell(ev: Evidence) -> dict[tuple[str, str, str, str], list[dic
     order = pub.sort_values(["_natural", "_k", "year", "review"], ascending=[False, False, False, True], kind="stable")
     for r in order.to_dict("records"):
         for window in r["windows"]:
-            found.setdefault((r["therapy"], r["comparator_kind"], r["outcome"], window), []).append(r)
+            found.setdefault((r["therapy"], r["comparator_kind"], r["comparison_class"], r["outcome"], window), []).append(r)
     return found
 
 
@@ -166,7 +179,10 @@ def findings(
     """The summary-of-findings table (see the module docstring), restricted to ``studies`` when
     given (the dashboard's filtered selection). ``effect_frames`` may hold the effects already
     computed per (outcome, measure) with the same ``comparators``, to save recomputing them."""
-    keep = None if studies is None else set(studies)
+    # studies outside the written scope are context, never trials of a therapy (docs/sources.md)
+    scope = ev.studies["scope"] if "scope" in ev.studies.columns else pd.Series("in", index=ev.studies.index)
+    in_scope = set(ev.studies.loc[scope.fillna("in") != "out", "study_id"])
+    keep = in_scope if studies is None else set(studies) & in_scope
     parts = []
     for outcome, measure in outcomes:
         e = (effect_frames or {}).get((outcome, measure))
@@ -175,11 +191,12 @@ def findings(
         if keep is not None:
             e = e[e["study_id"].isin(keep)]
         e = e[e["effect_kind"] == "contrast"]
+        e = e.assign(variant=_variant(e))
         # the table shows estimates and intervals, never p-values: pooling without them keeps
         # scipy.special out of a dashboard kernel that shows only this table
         p = pool(
             e,
-            by=["therapy", "window", "comparator_kind"],
+            by=["therapy", "window", "comparator_kind", "comparison", "variant"],
             inferred_scales=inferred_scales,
             imputed_sd=imputed_sd,
             p_values=False,
@@ -189,9 +206,19 @@ def findings(
     pooled = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEYS, "k"])
     # every trial of the selection by the direction of its point estimate (SWiM), and the vote
     # count with its uncertainty (explorer.analysis.synthesis)
-    dirs = directions(ev, comparators, studies=keep)
+    dirs = directions(ev, comparators, studies=keep, by_comparison=True)
     dirs = dirs[dirs["outcome"].isin([o for o, _ in outcomes])]
-    votes = vote_counts(dirs)
+    dirs = dirs.assign(variant=_variant(dirs))
+    # vote counts per comparison and variant (synthesis counts per comparison: the pair rides in it)
+    votes = vote_counts(dirs.assign(comparison=dirs["comparison"].astype(str) + "\x1f" + dirs["variant"]), by_comparison=True)
+    if len(votes):
+        split = votes["comparison"].str.split("\x1f", n=1, expand=True)
+        votes = votes.assign(comparison=split[0], variant=split[1])
+    detail = (
+        dirs.groupby(KEYS)["comparison_label"].agg(lambda x: "; ".join(sorted({str(v) for v in x if isinstance(v, str) and v})[:4]))
+        if len(dirs)
+        else pd.Series(dtype=object)
+    )
     published = _published_by_cell(ev)
     cells = pooled[KEYS].drop_duplicates() if len(pooled) else pd.DataFrame(columns=KEYS)
     cells = pd.concat([cells, dirs[KEYS]], ignore_index=True).drop_duplicates()
@@ -199,9 +226,9 @@ def findings(
         # a comparison the selection's trials make, known only from published pools, still answers
         shown = set(cells["therapy"].astype(str)) if keep is not None else None
         extra = [
-            dict(zip(("therapy", "comparator_kind", "outcome", "window"), key, strict=True))
+            {**dict(zip(("therapy", "comparator_kind", "comparison", "outcome", "window"), key, strict=True)), "variant": ""}
             for key in published
-            if key[2] in {o for o, _ in outcomes} and (shown is None or key[0] in shown)
+            if key[3] in {o for o, _ in outcomes} and (shown is None or key[0] in shown)
         ]
         if extra:
             cells = pd.concat([cells, pd.DataFrame(extra)[KEYS]], ignore_index=True).drop_duplicates()
@@ -237,7 +264,10 @@ def findings(
     vote_by = {tuple(r[k] for k in KEYS): r for r in votes.to_dict("records")} if len(votes) else {}
     has_votes = np.array([tuple(r) in vote_by for r in table[KEYS].itertuples(index=False)], dtype=bool)
     has_pub = np.array(
-        [(r.therapy, r.comparator_kind, r.outcome, r.window) in published for r in table[KEYS].itertuples(index=False)],
+        [
+            r.variant == "" and (r.therapy, r.comparator_kind, r.comparison, r.outcome, r.window) in published
+            for r in table[KEYS].itertuples(index=False)
+        ],
         dtype=bool,
     )
     table = table[(table["k"].fillna(0) > 0) | has_votes | has_pub]
@@ -255,7 +285,11 @@ def findings(
         unit = outcome_unit(r["outcome"]) if r["outcome"] in OUTCOMES else ""
         sure = how_sure(r if r["k"] else None)
         vote = vote_by.get(key) if first_of_cell else None
-        pub = published.get((r["therapy"], r["comparator_kind"], r["outcome"], r["window"]), []) if first_of_cell else []
+        pub = (
+            published.get((r["therapy"], r["comparator_kind"], r["comparison"], r["outcome"], r["window"]), [])
+            if first_of_cell and not r["variant"]
+            else []
+        )
         if r["k"]:
             ratio = str(r.get("measure")) in ("RR", "OR")
             shown = {c: (r[f"exp_{c}"] if ratio else r[c]) for c in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")}
@@ -268,6 +302,7 @@ def findings(
         rows.append(
             {
                 **{k: r.get(k) for k in KEYS},
+                "comparison_detail": r["variant"] or (detail.get(key, "") if len(detail) else ""),
                 "measure": r.get("measure", "") if isinstance(r.get("measure"), str) else "",
                 "responder_class": r.get("responder_class", "") if isinstance(r.get("responder_class"), str) else "",
                 "k": r["k"],
@@ -304,6 +339,7 @@ def findings(
     out["_w"] = out["window"].map(WINDOW_ORDER).fillna(9)
     out["_o"] = out["outcome"].map({o: i for i, (o, _) in enumerate(FINDING_OUTCOMES)}).fillna(9)
     out["_c"] = out["comparator_kind"].map({"placebo_sham": 0, "conservative": 1, "active": 2}).fillna(3)
+    out["_c"] = out["_c"] * 20 + out["comparison"].map({c: i for i, c in enumerate(COMPARISON_ORDER)}).fillna(19)
     # therapies in the vocabulary's order (epidural steroids first: most trials, most questions)
     from explorer.data.schema import read_package
 
@@ -313,8 +349,23 @@ def findings(
     return out.drop(columns=["_t", "_w", "_o", "_c"]).reset_index(drop=True)
 
 
+def _variant(frame: pd.DataFrame) -> pd.Series:
+    """The variant compared, for comparisons that pool by variant ('' for the Cochrane classes)."""
+    if frame.empty:
+        return pd.Series(dtype=object, index=frame.index)
+    label = frame["comparison_label"].fillna("").astype(str) if "comparison_label" in frame else ""
+    return pd.Series(np.where(frame["comparison"].isin(CLASS_COMPARISONS), "", label), index=frame.index, dtype=object)
+
+
 def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}".rstrip("0").rstrip(".") if p < 0.1 else f"p = {p:.2f}"
+
+
+def _side(vote: dict) -> str:
+    """Whom a vote for the intervention arm favours, in words: the therapy, or for two forms of
+    one therapy the first-named form ('transforaminal' in 'transforaminal vs caudal')."""
+    variant = str(vote.get("variant", "") or "")
+    return f"the first-named ({variant.split(' vs ')[0]})" if variant else "the therapy"
 
 
 def vote_sentence(vote: dict) -> str:
@@ -323,8 +374,8 @@ def vote_sentence(vote: dict) -> str:
     classifiable = fav + against
     trials = "trial" if n == 1 else "trials"
     if not classifiable:
-        return f"{n} {trials}: no direction either way (estimates at no difference, or no difference reported)."
-    text = f"{fav} of {classifiable} {'trials' if classifiable > 1 else 'trial'} with a direction favour{'s' if classifiable == 1 else ''} the therapy"
+        return f"{n} {trials}: no difference either way (estimates at no difference, or no difference reported)."
+    text = f"{fav} of {classifiable} {'trials' if classifiable > 1 else 'trial'} with a direction favour{'s' if classifiable == 1 else ''} {_side(vote)}"
     if n > classifiable:
         text += f" ({n - classifiable} no difference)"
     text += f"; proportion {vote['proportion']:.2f} (95% CI {vote['prop_lb']:.2f} to {vote['prop_ub']:.2f}, Wilson)"
@@ -355,11 +406,12 @@ def _answer(r: dict, shown: dict, unit: str, pub: list[dict], vote: dict | None)
         fav, classifiable = int(vote["n_favour"]), int(vote["n_favour"] + vote["n_against"])
         if classifiable:
             return (
-                f"{fav} of {classifiable} trial{'s' if classifiable > 1 else ''} favour{'s' if classifiable == 1 else ''} the therapy "
+                f"{fav} of {classifiable} trial{'s' if classifiable > 1 else ''} favour{'s' if classifiable == 1 else ''} {_side(vote)} "
                 f"(95% CI {vote['prop_lb']:.2f} to {vote['prop_ub']:.2f}; sign test {_p(vote['sign_p'])})",
                 "vote count",
             )
-        return f"{int(vote['n_trials'])} trials: no direction either way", "vote count"
+        n = int(vote["n_trials"])
+        return f"{n} trial{'s' if n != 1 else ''}: no difference either way", "vote count"
     return "", ""
 
 

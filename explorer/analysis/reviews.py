@@ -183,7 +183,14 @@ def describe(row: dict) -> str:
         counts.append(f"{int(row['n_participants']):,} participants")
     tail = f"; {', '.join(counts)}" if counts else ""
     relay = " (as relayed)" if row["source"] == "relay" else ""
-    return f"{row['review']}{relay}: {lead}{size}{tail}"
+    side = {
+        "therapy": ", favours the therapy",
+        "comparator": ", favours the comparator",
+        "neither": ", CI includes no difference",
+        "improved": ", improvement",
+        "worsened": ", worsening",
+    }.get(row.get("favours", ""), "")
+    return f"{row['review']}{relay}: {lead}{size}{side}{tail}"
 
 
 def reviews(

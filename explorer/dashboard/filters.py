@@ -49,6 +49,18 @@ OUTCOME_CHOICES = {
     RESPONDERS: "Responders, % of the group (each paper's definition)",
 }
 assert set(OUTCOME_CHOICES) - {RESPONDERS} <= set(OUTCOMES)
+#: the finer comparisons (explorer/analysis/comparisons.py; the review_estimates vocabulary)
+COMPARISON_CHOICES = {
+    "placebo_sham": "Placebo or sham",
+    "conservative": "Conservative care",
+    "systemic_drug": "A systemic drug",
+    "other_therapy": "Another therapy",
+    "approach": "Same therapy, another approach (e.g. transforaminal vs caudal)",
+    "agent": "Same therapy, another agent (e.g. particulate vs non-particulate)",
+    "dose": "Same therapy, another dose",
+    "guidance": "Same therapy, another image guidance",
+    "injections": "Same therapy, another number of injections",
+}
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,10 @@ FILTERS: tuple[Filter, ...] = (
         "comparators", "comparator", "Compared with", "many", "comparison", (), "comparator_kind",
         ("arms", "comparator_kind"), "Local anaesthetic alone counts as placebo/sham unless the strict rule is on.",
         open=True,
+    ),
+    Filter(
+        "comparisons", "vs", "What is compared", "many", "comparison", (), "comparison", COMPARISON_CHOICES,
+        "Placebo/sham, conservative care, a drug, another therapy, or the same therapy in another form.",
     ),
     Filter("indications", "indication", "Indication", "many", "study", (), "indication", ("studies", "indication")),
     Filter(

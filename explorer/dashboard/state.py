@@ -35,7 +35,15 @@ class Model:
     def __post_init__(self) -> None:
         ev = self.ev
         comps = ev.arms[ev.arms["role"] == "comparator"].groupby("study_id")["comparator_kind"].agg(frozenset)
-        self.study_comparators = comps.to_dict()
+        # the coarse classes and the finer comparisons of each study, in one set: the two filters
+        # of the 'comparison' level test it (their vocabularies mean the same where they overlap)
+        from explorer.analysis.comparisons import comparisons
+
+        fine = comparisons(ev.arms).groupby("study_id")["comparison"].agg(frozenset)
+        self.study_comparators = {
+            sid: frozenset(comps.get(sid, frozenset())) | frozenset(fine.get(sid, frozenset()))
+            for sid in set(comps.index) | set(fine.index)
+        }
         arms = ev.arms[ev.arms["role"] != "comparator"][["study_id", "therapy", "approach", "guidance"]]
         st = ev.studies.rename(columns={"n_randomised": "study_n"})
         self.study_therapy = arms.merge(st, on="study_id", how="left").drop_duplicates(

@@ -23,7 +23,7 @@ from explorer.data.export import safe_csv
 from explorer.figures.direction import direction_spec
 from explorer.figures.efficacy import efficacy_spec
 from explorer.figures.evidence_map import evidence_cells, evidence_map
-from explorer.figures.findings import findings_html, findings_page
+from explorer.figures.findings import comparison_words, findings_html, findings_page
 from explorer.figures.forest import forest_plot
 from explorer.figures.palette import sized_for
 from explorer.figures.safety import safety_plot, safety_table
@@ -463,18 +463,16 @@ class FindingsView(View):
         # (that therapy and comparison only) wherever it has trials
         openable = f[(f["k"] > 0) | (f["vote_trials"] > 0)]
         openable = openable[openable["outcome"].isin(OUTCOME_CHOICES)]
-        openable = openable.drop_duplicates(["therapy", "window", "comparator_kind", "outcome", "responder_class"])
-        self.row.options = [
-            (
-                f"{therapies.get(r.therapy, r.therapy)} vs {kinds.get(r.comparator_kind, r.comparator_kind)} · "
-                f"{r.window} · {r.outcome}{' (' + r.responder_class.replace('_', ' ') + ')' if r.responder_class else ''}"
-                f" ({r.k} pooled)" if r.k else
-                f"{therapies.get(r.therapy, r.therapy)} vs {kinds.get(r.comparator_kind, r.comparator_kind)} · "
-                f"{r.window} · {r.outcome} (directions only)",
-                f"{r.therapy}|{r.window}|{r.comparator_kind}|{r.outcome}|{r.responder_class}|{int(r.k)}",
-            )
-            for r in openable.itertuples(index=False)
-        ]
+        openable = openable.drop_duplicates(["therapy", "window", "comparator_kind", "comparison", "variant", "outcome", "responder_class"])
+        options = []
+        for r in openable.to_dict("records"):
+            who = f" ({r['responder_class'].replace('_', ' ')})" if r["responder_class"] else ""
+            what = f"{r['k']} pooled" if r["k"] else "directions only"
+            label = f"{comparison_words(r, therapies, kinds)} · {r['window']} · {r['outcome']}{who} ({what})"
+            value = f"{r['therapy']}|{r['window']}|{r['comparator_kind']}|{r['outcome']}|{r['responder_class']}|{int(r['k'])}"
+            if value not in {v for _, v in options}:
+                options.append((label, value))
+        self.row.options = options
         values = [v for _, v in self.row.options]
         if values and self.row.value not in values:
             self.row.value = values[0]

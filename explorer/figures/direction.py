@@ -28,6 +28,7 @@ from explorer.analysis.effects import BINARY_OUTCOMES, RATIO_MEASURES
 from explorer.analysis.findings import outcome_label
 from explorer.analysis.harmonise import OUTCOMES, outcome_unit
 from explorer.analysis.windows import DEFAULT_WINDOWS
+from explorer.figures.findings import comparison_words
 from explorer.figures.palette import AXIS_THEME, LAYOUT_THEME
 
 if TYPE_CHECKING:
@@ -108,11 +109,10 @@ def _row_labels(
 ) -> pd.Series:
     """A readable, escaped and unique y category per comparison (therapy vs comparator class,
     with the outcome when several are shown), aligned with ``f``'s rows."""
-    keys = f[["therapy", "comparator_kind", "outcome"]].astype(str).drop_duplicates()
-    words = (
-        keys["therapy"].map(lambda t: str(therapy_labels.get(t, t)))
-        + " vs "
-        + keys["comparator_kind"].map(lambda c: str(kind_labels.get(c, c)))
+    cols = [c for c in ("therapy", "comparator_kind", "comparison", "variant", "outcome") if c in f.columns]
+    keys = f[cols].fillna("").astype(str).drop_duplicates()
+    words = pd.Series(
+        [comparison_words(r, therapy_labels, kind_labels) for r in keys.to_dict("records")], index=keys.index
     )
     if per_outcome:
         words = words + " · " + keys["outcome"].map(outcome_label)
@@ -121,7 +121,7 @@ def _row_labels(
         words[clash] + " (" + keys["therapy"][clash] + " vs " + keys["comparator_kind"][clash] + ")"
     )
     keys = keys.assign(row=words.map(html.escape))
-    return f[["therapy", "comparator_kind", "outcome"]].astype(str).merge(keys, how="left")["row"]
+    return f[cols].fillna("").astype(str).merge(keys, how="left")["row"]
 
 
 def _tallies(f: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,32 @@ SURE_CLASS = {"moderate": "sure-moderate", "low": "sure-low", "very low": "sure-
 STYLE = resources.files("explorer.figures").joinpath("static", "findings.css").read_text(encoding="utf-8")
 
 
+#: the finer comparisons in words (as compared with the therapy)
+COMPARISON_WORDS = {
+    "systemic_drug": "a systemic drug",
+    "other_therapy": "another therapy",
+    "approach": "another approach",
+    "agent": "another agent",
+    "dose": "another dose",
+    "guidance": "another image guidance",
+    "injections": "another number of injections",
+}
+
+
+def comparison_words(row: pd.Series | dict, therapy_labels: dict[str, str], kind_labels: dict[str, str]) -> str:
+    """A row's comparison as compared: 'Epidural steroid injection vs placebo/sham', or for the
+    finer comparisons what differs ('Epidural steroid injection: transforaminal vs caudal
+    (another approach)')."""
+    therapy = therapy_labels.get(row["therapy"], row["therapy"])
+    comparison = str(row.get("comparison", "") or "")
+    variant = str(row.get("variant", "") or "")
+    if comparison in COMPARISON_WORDS:
+        if variant:
+            return f"{therapy}: {variant} ({COMPARISON_WORDS[comparison]})"
+        return f"{therapy} vs {COMPARISON_WORDS[comparison]}"
+    return f"{therapy} vs {kind_labels.get(row['comparator_kind'], row['comparator_kind'])}"
+
+
 def _e(x: object) -> str:
     return html.escape("" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x))
 
@@ -93,7 +119,7 @@ def findings_html(df: pd.DataFrame, therapy_labels: dict[str, str], kind_labels:
     )
     body = []
     for _, r in df.iterrows():
-        comparison = f"{therapy_labels.get(r['therapy'], r['therapy'])} vs {kind_labels.get(r['comparator_kind'], r['comparator_kind'])}"
+        comparison = comparison_words(r, therapy_labels, kind_labels)
         outcome = outcome_label(str(r["outcome"]))
         if r["responder_class"]:
             outcome += f" ({str(r['responder_class']).replace('_', ' ')})"
