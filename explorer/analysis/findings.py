@@ -133,12 +133,15 @@ def _published_by_cell(ev: Evidence) -> dict[tuple[str, str, str, str, str], lis
     pub = published_estimates(ev, design_basis="comparative")
     pub = pub[pub["estimate"].notna() & pub["comparator_kind"].notna() & (pub["comparator_kind"].astype(str) != "")]
     pub = pub[pub["comparison_class"].notna() & (pub["comparison_class"].astype(str) != "")]
-    # the most useful first: on a natural scale, then the most trials, then the most recent
     pub = pub.assign(
         _natural=pub["unit"].astype(str).str.startswith(("points on", "% of")) | pub["effect_measure"].isin(["rr", "or", "smd"]),
+        _ci=pub["shown_lb"].notna(),
         _k=pd.to_numeric(pub["k_studies"], errors="coerce").fillna(0),
     )
-    order = pub.sort_values(["_natural", "_k", "year", "review"], ascending=[False, False, False, True], kind="stable")
+    # the most useful first: a natural scale, then a CI, then the most trials, then the most recent
+    order = pub.sort_values(
+        ["_natural", "_ci", "_k", "year", "review"], ascending=[False, False, False, False, True], kind="stable"
+    )
     for r in order.to_dict("records"):
         for window in r["windows"]:
             found.setdefault((r["therapy"], r["comparator_kind"], r["comparison_class"], r["outcome"], window), []).append(r)
