@@ -16,18 +16,12 @@ import html
 
 import pandas as pd
 
-from explorer.figures.findings import STYLE, WINDOW_WORDS
+from explorer.figures.findings import COMPARISON_WORDS, STYLE, WINDOW_WORDS
 
 CLASS_WORDS = {
     "placebo_sham": "placebo/sham",
     "conservative": "conservative care",
-    "systemic_drug": "a systemic drug",
-    "other_therapy": "another therapy",
-    "approach": "another approach",
-    "agent": "another agent",
-    "dose": "another dose",
-    "guidance": "another image guidance",
-    "injections": "another number of injections",
+    **COMPARISON_WORDS,
     "mixed_controls": "mixed controls",
     "single_arm": "before/after (no comparator)",
 }
