@@ -486,7 +486,7 @@ def test_leg_pain_question_answered_with_published_pools(browser, voila) -> None
     server = voila()
     page, external = open_dashboard(browser, server, "", (1366, 768))
     page.wait_for_selector(LANDING, timeout=120_000)
-    rows = [r.replace("\n", " ") for r in page.locator("table.explorer-sof tbody tr").all_inner_texts()]
+    rows = [" ".join(r.split()) for r in page.locator("table.explorer-sof tbody tr").all_inner_texts()]
     mine = [r for r in rows if r.startswith("Epidural steroid injection vs placebo/sham") and " Pain " in f" {r} "]
     assert len(mine) == len(esi)
     for text in published["review_short"]:

@@ -475,7 +475,8 @@ class FindingsView(View):
         self.row.options = options
         values = [v for _, v in self.row.options]
         if values and self.row.value not in values:
-            self.row.value = values[0]
+            # the first row with an estimate: its forest plot is one click away
+            self.row.value = next((v for v in values if not v.endswith("|0")), values[0])
         self._row_picked()
 
     def _row_picked(self) -> None:
