@@ -273,3 +273,12 @@ def test_clinical_questions_land_on_rows_that_name_the_comparison() -> None:
     assert "Oliveira 2020" in short["review"] and "points on 0-10" in short["review"]
     every = m.findings(FilterState())
     assert (every["answer"] != "").all()  # no row says only "no estimate"
+
+
+def test_the_manchikanti_responder_pool_says_its_counts_are_derived() -> None:
+    from explorer.analysis.findings import findings
+
+    f = findings(load(DATA))
+    row = f[(f["therapy"] == "epidural_steroid") & (f["comparison"] == "placebo_sham") & (f["outcome"] == "responders")
+            & (f["window"] == "long") & (f["k"] == 5)].iloc[0]  # fmt: skip
+    assert row["answer"].startswith("RR 1.04 (0.87 to 1.25), pool of 5 trials (counts derived from printed percentages in 5 of 5)")

@@ -401,7 +401,9 @@ def _answer(r: dict, shown: dict, unit: str, pub: list[dict], vote: dict | None)
         trials = "1 trial" if r["k"] == 1 else f"pool of {r['k']} trials"
         lead = f"{name}{_number(shown['estimate'], ratio)} ({_number(shown['ci_lb'], ratio)} to {_number(shown['ci_ub'], ratio)})"
         also = f"; published: {pub[0]['text']}" if pub else ""
-        return f"{lead}{'' if ratio else ' ' + unit}, {trials}{also}", "pool" if r["k"] > 1 else "one trial"
+        derived = int(r.get("n_derived_events") or 0) if pd.notna(r.get("n_derived_events")) else 0
+        how = f" (counts derived from printed percentages in {derived} of {r['k']})" if derived else ""
+        return f"{lead}{'' if ratio else ' ' + unit}, {trials}{how}{also}", "pool" if r["k"] > 1 else "one trial"
     if pub:
         more = f" (+{len(pub) - 1} more published)" if len(pub) > 1 else ""
         return f"Published: {pub[0]['text']}{more}", "published"

@@ -88,8 +88,14 @@ class Filter:
 
 
 FILTERS: tuple[Filter, ...] = (
-    Filter("outcome", "outcome", "Outcome", "one", "choice", "pain", vocabulary=OUTCOME_CHOICES, open=True),
-    Filter("measure", "show", "Show", "one", "choice", "final", vocabulary=MEASURES, open=True),
+    Filter(
+        "outcome", "outcome", "Outcome", "one", "choice", "pain", vocabulary=OUTCOME_CHOICES,
+        help="For the plots and the forest plot; the findings table shows every outcome.", open=True,
+    ),
+    Filter(
+        "measure", "show", "Show", "one", "choice", "final", vocabulary=MEASURES,
+        help="For the efficacy plot (published pools are drawn under 'Difference vs comparator').", open=True,
+    ),
     Filter(
         "therapies", "therapy", "Therapy", "many", "arm", (), "therapy", ("arms", "therapy"),
         "The comparison's intervention; its control arms stay in view.", open=True,
