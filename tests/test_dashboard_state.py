@@ -591,7 +591,8 @@ def test_the_forest_slide_keeps_its_comparison_and_lists_only_the_studies_drawn(
     note = forest.plot.export_note
     label = dict((v, k) for k, v in forest.group.options)[forest.group.value]
     assert html.escape(label) in note["title"]
-    assert "Pooled" in note["layout"]["title"]["text"]  # the figure's own title (its pool) stays
+    sub = [a["text"] for a in note["layout"]["annotations"] if a.get("name") == "explorer-subtitle"]
+    assert sub and "Pooled" in sub[0]  # the figure's own title (its pool) stays, under the slide's
     footer = note["footer"]
     assert f"{len(drawn)} {'study' if len(drawn) == 1 else 'studies'} drawn" in footer
     others = set(model.studies(d.state)["label"]) - set(drawn)

@@ -118,8 +118,8 @@ def slide_layout(layout: dict, title: str, footer: list[str]) -> dict:
     out = sized_for(layout, True)
     own = out.get("title", {})
     own = own.get("text", "") if isinstance(own, dict) else str(own or "")
-    text = title if not own else f"{title}<br><span style='font-size:{f['subtitle']}px'>{own}</span>"
-    out["title"] = {"text": text, "font": {"size": f["title"]}, "x": 0.01, "xanchor": "left", "y": 0.985, "yanchor": "top"}
+    out["title"] = {"text": title, "font": {"size": f["title"]}, "x": 0.01, "xanchor": "left", "xref": "container",
+                    "y": 0.985, "yanchor": "top", "yref": "container"}  # fmt: skip
     for axis in [k for k in out if k.startswith(("xaxis", "yaxis")) and isinstance(out[k], dict)]:
         a = dict(out[axis])
         a["tickfont"] = {**a.get("tickfont", {}), "size": max(f["tick"], a.get("tickfont", {}).get("size") or 0)}
@@ -134,6 +134,12 @@ def slide_layout(layout: dict, title: str, footer: list[str]) -> dict:
         {**a, "font": {**a.get("font", {}), "size": max(f["text"], (a.get("font") or {}).get("size") or 0)}}
         for a in out.get("annotations", [])
     ]
+    if own:  # the figure's own title (a forest plot's pool) under the slide's, above the plot
+        notes.append({
+            "name": "explorer-subtitle", "text": own, "xref": "paper", "yref": "paper", "x": 0, "y": 1,
+            "xanchor": "left", "yanchor": "bottom", "yshift": 12, "showarrow": False, "align": "left",
+            "font": {"size": f["subtitle"]},
+        })  # fmt: skip
     footer_px = SLIDE_LINE_PX * len(footer) + 16
     notes.append({
         "name": "explorer-footer", "text": "<br>".join(footer), "xref": "paper", "yref": "paper",
@@ -141,7 +147,7 @@ def slide_layout(layout: dict, title: str, footer: list[str]) -> dict:
         "font": {"size": f["footer"], "color": "#333"},
     })  # fmt: skip
     out["annotations"] = notes
-    top = 60 + (40 if own else 0) + 20 * text.count("<br>")
+    top = 70 + (20 + 26 * (own.count("<br>") + 1) if own else 0)
     out["margin"] = {**out.get("margin", {}), "t": top, "b": footer_px + 60, "l": max(80, out.get("margin", {}).get("l", 0) or 0)}
     out.update(SLIDE, autosize=False, meta={"footer_px": footer_px})
     return out

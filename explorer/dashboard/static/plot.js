@@ -46,17 +46,33 @@ async function downloadSlide(Plotly, gd, model) {
       const s = host._fullLayout._size;
       return (s.t + s.h - (H - footerPx)) / s.h;
     };
-    for (let i = 0; i < 4 && footerIndex >= 0; i++) {
-      await Plotly.relayout(host, { [`annotations[${footerIndex}].y`]: place() });
+    const bottomOf = (selector) => {
       const top = host.getBoundingClientRect().top;
       let lowest = 0;
-      for (const n of host.querySelectorAll(".xaxislayer-above, .g-xtitle, .legend, .infolayer .g-gtitle")) {
+      for (const n of host.querySelectorAll(selector)) {
         const r = n.getBoundingClientRect();
         if (r.height) lowest = Math.max(lowest, r.bottom - top);
       }
-      const over = lowest - (H - footerPx - 8);
-      if (over <= 0) break;
-      await Plotly.relayout(host, { "margin.b": host._fullLayout.margin.b + over + 4 });
+      return lowest;
+    };
+    const below = layout.legend && layout.legend.orientation === "h" && (layout.legend.y || 0) < 0;
+    for (let i = 0; i < 5 && footerIndex >= 0; i++) {
+      const s = host._fullLayout._size;
+      const update = { [`annotations[${footerIndex}].y`]: place() };
+      const axis = bottomOf(".xaxislayer-above, .g-xtitle");
+      if (below) update["legend.y"] = (s.t + s.h - (axis + 12)) / s.h;  // under the axis labels, never over them
+      await Plotly.relayout(host, update);
+      const lowest = Math.max(axis, bottomOf(".legend"));
+      const left = host.getBoundingClientRect().left;
+      let right = 0;  // text beside the plot (a forest plot's estimates) must not run off the image
+      for (const n of host.querySelectorAll(".annotation, .legend")) {
+        if (n.getAttribute("data-index") === String(footerIndex)) continue;  // the footer is wrapped in the kernel
+        right = Math.max(right, n.getBoundingClientRect().right - left);
+      }
+      const over = lowest - (H - footerPx - 8), wide = right - (W - 8);
+      if (over <= 0 && wide <= 0) break;
+      const m = host._fullLayout.margin;
+      await Plotly.relayout(host, { "margin.b": m.b + Math.max(0, over) + 4, "margin.r": m.r + Math.max(0, wide) + 4 });
     }
     await Plotly.downloadImage(host, {
       format: opts.format || "png", width: W, height: H, filename: (opts.filename || "figure") + "-slide",
