@@ -435,6 +435,9 @@ def test_figure_for_a_slide_downloads_with_title_and_sources(browser, voila, tmp
     info.value.save_as(path)
     assert info.value.suggested_filename.endswith("-slide.png")
     assert path.stat().st_size > 20_000
+    import struct
+
+    assert struct.unpack(">II", path.read_bytes()[16:24]) == (1600, 900)  # the PNG's own size
     assert external == []
     page.close(run_before_unload=True)
 
@@ -509,4 +512,78 @@ def test_leg_pain_question_answered_with_published_pools(browser, voila) -> None
     )
     assert sorted(round(y, 6) for y in drawn) == expected and len(expected) >= 2
     assert external == [] and external2 == []
+    page.close(run_before_unload=True)
+
+
+def font_px(locator) -> float:
+    return float(locator.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+
+
+def test_presentation_mode_scales_every_text_and_esc_leaves_it(browser, voila) -> None:
+    """At 1920x1080 in presentation mode the findings table and the summary are at least 20 px
+    (not only the plots' text), the plots take most of the screen's height, a control at the top
+    leaves the mode, and so does Esc."""
+    server = voila()
+    page, external = open_dashboard(browser, server, "?present=1", (1920, 1080))
+    page.wait_for_selector(LANDING, timeout=120_000)
+    assert font_px(page.locator(LANDING)) >= 20
+    assert font_px(page.locator(f"{LANDING} tbody td").first) >= 20
+    assert font_px(page.locator(".explorer-status")) >= 20
+    exit_button = page.get_by_role("button", name="Exit presentation mode (Esc)")
+    box = exit_button.bounding_box()
+    assert box is not None and box["y"] < 200, box  # at the top, not 3,400 px down
+    page.get_by_role("tab", name="Summary").click()
+    page.wait_for_selector(".explorer-summary", timeout=120_000)
+    assert font_px(page.locator(".explorer-summary p").first) >= 20
+    page.get_by_role("tab", name="Efficacy over time").click()
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    height = page.locator(".js-plotly-plot").first.evaluate("e => e.getBoundingClientRect().height")
+    assert height >= 0.75 * 1080, height
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.querySelector('.explorer-present')", timeout=30_000)
+    assert page.get_by_role("button", name="Presentation mode").is_visible()
+    assert "present=1" not in (page.locator("a.explorer-share").get_attribute("href") or "")
+    assert external == []
+    page.close(run_before_unload=True)
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1366, 768), (1920, 1080)])
+def test_skip_link_sticky_panel_and_nothing_cut(browser, voila, size) -> None:
+    """The first Tab stop is "Skip to results" (it moves the focus to the results); the filter
+    panel is sticky beside the results; the findings table is not cut (its whole width fits, or
+    its scrollbar is in view); the downloads open from the keyboard."""
+    server = voila()
+    page, external = open_dashboard(browser, server, "", size)
+    page.wait_for_selector(LANDING, timeout=120_000)
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Skip to results"
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'explorer-results'")
+    panel = page.locator(".explorer-filters")
+    assert panel.evaluate("e => getComputedStyle(e).position") == "sticky"
+    wrap = page.locator(".explorer-sof-wrap")
+    right = wrap.evaluate("e => e.getBoundingClientRect().right")
+    assert right <= size[0], right  # the table's box ends on the screen (no column cut by the tab)
+    fits = wrap.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    if not fits:  # it scrolls inside a box no taller than the window: the scrollbar is in view
+        bottom = wrap.evaluate("e => e.getBoundingClientRect().height")
+        assert bottom <= size[1], bottom
+    # a short window, so that the page scrolls at every width: the panel stays at the top
+    page.set_viewport_size({"width": size[0], "height": 500})
+    scrolled = page.evaluate(  # the page's own scroller (not a table's box) moves down 250 px
+        "() => { let e = document.querySelector('.explorer-body').parentElement;"
+        " while (e && !(e.scrollHeight > e.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(e).overflowY)))"
+        " e = e.parentElement; e = e || document.scrollingElement; e.scrollBy(0, 250); return e.scrollTop; }"
+    )
+    page.wait_for_timeout(300)
+    start = page.evaluate("() => document.querySelector('.explorer-body').getBoundingClientRect().top")
+    top = panel.evaluate("e => e.getBoundingClientRect().top")
+    assert scrolled > 0 and start < -1, (scrolled, start)  # the results moved up ...
+    assert -1 <= top <= 16, top  # ... the panel stayed in view (the page keeps 10 px of padding)
+    button = page.get_by_role("button", name="Download this selection (data, citations)")
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("a.explorer-export", timeout=30_000)
+    assert external == []
     page.close(run_before_unload=True)

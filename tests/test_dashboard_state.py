@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import itertools
 import re
 import shutil
@@ -175,7 +176,7 @@ def test_exports_are_formula_safe_and_complete(model: Model, data_copy: Path) ->
     set_column(data_copy / "studies.csv", "label", '=HYPERLINK("http://x")')
     d = Dashboard(Model(load(data_copy)), FilterState(designs=(), outcome="responders"), view="time")
     assert d.exports.value == ""  # made only on request
-    d.export_box.selected_index = 0
+    d.export_box.value = True  # a button: Tab and Enter reach it
     links = dict(
         re.findall(r"download='([^']+)' href='data:[^;]+;charset=utf-8;base64,([^']+)'", d.exports.value)
     )
@@ -545,3 +546,78 @@ def test_a_kernel_prepared_before_a_data_change_serves_the_new_data(data_copy: P
     st = csv_file.stat()
     os.utime(csv_file, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))
     assert page._prepared_model(str(data_copy)) is None  # stale: app() reads the data again
+
+
+def _fonts(node, path=""):
+    """Every font size in a layout (title, axes, legend, annotations), with where it is."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "font" and isinstance(v, dict) and "size" in v:
+                yield f"{path}.font", v["size"]
+            yield from _fonts(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _fonts(v, f"{path}[{i}]")
+
+
+@pytest.mark.parametrize("view", ["time", "forest", "safety", "map"])
+def test_a_slide_is_legible_and_labels_itself_once(model: Model, view: str) -> None:
+    """'Download for a slide' (1600x900): every text at least 18 px, the view's title once, the
+    whole selection in words, the footer wrapped (no line runs off the image)."""
+    state = FilterState(designs=(), approaches=("transforaminal",), guidance=("fluoroscopy",), outcome="leg_pain")
+    d = Dashboard(model, FilterState(designs=()), view=view)
+    d.set_state(state)
+    note = d.current.plot.export_note
+    layout = note["layout"]
+    assert (layout["width"], layout["height"]) == (1600, 900)
+    sizes = dict(_fonts(layout))
+    assert sizes and min(sizes.values()) >= 18, {k: v for k, v in sizes.items() if v < 18}
+    assert any(a.get("name") == "explorer-footer" for a in layout["annotations"])
+    title = note["title"]
+    assert title.count(d.current.title) == 1, title  # never "Safety: Safety"
+    footer = note["footer"].split("<br>")
+    assert all(len(line) <= 140 for line in footer), footer  # about 0.55 em a glyph at 18 px on 1600 px
+    words = " ".join(footer)
+    for said in ("Transforaminal", "Fluoroscop", "Leg pain"):
+        assert said.lower() in words.lower(), (said, words)
+
+
+def test_the_forest_slide_keeps_its_comparison_and_lists_only_the_studies_drawn(model: Model) -> None:
+    d = Dashboard(model, FilterState(designs=()), view="forest")
+    forest = d.current
+    therapy, window, comparator, rclass = forest.group.value.split("|")
+    chosen, _ = model.forest(d.state, therapy, window, comparator, (), responder_class=rclass)
+    drawn = sorted(set(chosen["label"]))
+    note = forest.plot.export_note
+    label = dict((v, k) for k, v in forest.group.options)[forest.group.value]
+    assert html.escape(label) in note["title"]
+    sub = [a["text"] for a in note["layout"]["annotations"] if a.get("name") == "explorer-subtitle"]
+    assert sub and "Pooled" in sub[0]  # the figure's own title (its pool) stays, under the slide's
+    footer = note["footer"]
+    assert f"{len(drawn)} {'study' if len(drawn) == 1 else 'studies'} drawn" in footer
+    others = set(model.studies(d.state)["label"]) - set(drawn)
+    assert others and not [x for x in others if f" {html.escape(x)}," in footer or f" {html.escape(x)}." in footer]
+    # leaving a study out leaves it out of the sources too
+    forest.leave_out.value = (chosen["study_id"].iloc[0],)
+    assert f"{len(drawn) - 1} {'study' if len(drawn) == 2 else 'studies'} drawn" in forest.plot.export_note["footer"]
+
+
+def test_the_findings_csv_prints_rounded_numbers(model: Model) -> None:
+    """Estimates to 4 significant digits, counts as whole numbers: never -0.8000000000000003."""
+    from explorer.dashboard.views import exports_html
+
+    state = FilterState(designs=())
+    page = exports_html(model, state, model.ev.version)
+    links = dict(re.findall(r"download='([^']+)' href='data:[^;]+;charset=utf-8;base64,([^']+)'", page))
+    text = base64.b64decode(links[next(n for n in links if n.endswith("-findings.csv"))]).decode("utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    f = model.findings(state)
+    assert len(rows) == len(f)
+    for col in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "vote_lb", "vote_ub"):
+        for r, want in zip(rows, f[col], strict=True):
+            if r[col]:
+                digits = re.sub(r"^-?0*\.?0*", "", r[col].replace(".", "", 1).lstrip("-"))
+                assert len(digits.rstrip("0")) <= 4, (col, r[col])
+                assert float(r[col]) == pytest.approx(want, rel=1e-3, abs=1e-9)
+    assert all(r["n_participants"] == "" or r["n_participants"].isdigit() for r in rows)
+    assert not re.search(r"\d\.\d*(0000000|9999999)\d", text), "float noise in the CSV"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 import threading
 from typing import Any
 
@@ -34,9 +35,15 @@ from explorer.dashboard.views import (
     selection_words,
 )
 from explorer.data import DataError, load
+from explorer.figures.palette import slide_layout, wrap
 
 TITLE = "Injection therapies for back pain: evidence explorer"
+#: lines of a slide's footer that list the studies drawn (the rest are counted)
+SLIDE_SOURCE_LINES = 3
 log = logging.getLogger(__name__)
+#: the status line opens the results: the skip link's target (focusable, not in the tab order)
+STATUS_ATTRS = "class='explorer-status' id='explorer-results' tabindex='-1' aria-live='polite'"
+SKIP_LINK = "<a class='explorer-skip' href='#explorer-results'>Skip to results</a>"
 
 
 def error_panel(exc: Exception) -> w.HTML:
@@ -93,9 +100,7 @@ class StatusLine(w.HTML):
             else f"<span class='explorer-muted'>({studies} {'study matches' if studies == 1 else 'studies match'} "
             "the filters for any outcome.)</span>"
         )
-        self.value = (
-            f"<div class='explorer-status' aria-live='polite'>{html.escape(text)} {also}</div>{notice}{hint}"
-        )
+        self.value = f"<div {STATUS_ATTRS}>{html.escape(text)} {also}</div>{notice}{hint}"
 
     @staticmethod
     def hint(model: Model, state: FilterState) -> str:
@@ -170,6 +175,7 @@ class Dashboard:
             icon="desktop",
             tooltip="Larger type, no filter panel: for a room",
         )
+        self.present.add_class("explorer-present-toggle")
         self.image_format = w.ToggleButtons(
             options=[("PNG", "png"), ("SVG", "svg")],
             value="png",
@@ -178,10 +184,16 @@ class Dashboard:
         )
         self.link = w.HTML()
         self.exports = w.HTML()
-        # exports are made only while this section is open: they are large, and most viewers never ask
-        self.export_box = w.Accordion(children=[self.exports], selected_index=None)
-        self.export_box.set_title(0, "Download this selection (data, citations)")
-        self.export_box.observe(lambda _c: self._fill_exports(), names="selected_index")
+        # exports are made only while this button is down: they are large, and most viewers never
+        # ask. A button (not an accordion, whose header takes no keyboard focus): Tab and Enter open it.
+        self.export_box = w.ToggleButton(
+            value=False,
+            description="Download this selection (data, citations)",
+            icon="download",
+            tooltip="Show the downloads: data and findings as CSV, citations, the findings table for a slide",
+            layout=w.Layout(width="auto"),
+        )
+        self.export_box.observe(lambda _c: self._fill_exports(), names="value")
         self.tabs = ViewTabs(
             [
                 FindingsView(model, self.open_group),
@@ -206,16 +218,23 @@ class Dashboard:
         self.present.observe(lambda _c: self._present(), names="value")
         self.image_format.observe(lambda _c: self._image_format(), names="value")
         header = w.HTML(
-            f"<div class='explorer-title'>{TITLE}</div>"
+            f"{SKIP_LINK}<div class='explorer-title'>{TITLE}</div>"
             f"<div class='explorer-muted'>Dataset version {html.escape(ev.version)} · {len(ev.studies)} publications. "
             "Hover a point for its source; click it for the study card (DOI, PubMed). Pain is on 0-10 and function on % of the scale; lower is "
             "better except for responders.</div>"
         )
         main = w.VBox(
-            [self.status, self.tabs, self.link, self.export_box, w.HBox([self.present, self.image_format])],
+            [self.status, self.tabs, self.link, self.export_box, self.exports, self.image_format],
             layout=w.Layout(flex="1 1 auto", overflow="hidden", min_width="0"),
         )
-        self.widget = w.VBox([Heartbeat(), header, w.HBox([self.panel, main])])
+        main.add_class("explorer-main")
+        body = w.HBox([self.panel, main])
+        body.add_class("explorer-body")
+        # the way in and out of presentation mode at the top of the page (Esc leaves it too)
+        top = w.HBox([header, self.present], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
+        top.add_class("explorer-top")
+        self.panel.on_escape(self._escape)
+        self.widget = w.VBox([Heartbeat(), top, body])
         self.widget.add_class("explorer-root")
         self._present()
         self.update()
@@ -275,12 +294,18 @@ class Dashboard:
         """Evidence-map click: filter everything to that therapy and indication."""
         self.set_state(self.state.with_(therapies=(therapy,), indications=(indication,)))
 
+    def _escape(self) -> None:
+        """Esc leaves presentation mode."""
+        self.present.value = False
+
     def _present(self) -> None:
         present = bool(self.present.value)
         if present:
             self.widget.add_class("explorer-present")
         else:
             self.widget.remove_class("explorer-present")
+        self.present.description = "Exit presentation mode (Esc)" if present else "Presentation mode"
+        self.present.icon = "times" if present else "desktop"
         for v in self.views:
             v.set_present(present)
         self._show_link()
@@ -337,9 +362,7 @@ class Dashboard:
         True if so. A table that failed is computed in the foreground, so its view shows why."""
         if not self.defer or state == self._synchronous or self.model.has_findings(state):
             return False
-        self.status.value = (
-            "<div class='explorer-status' aria-live='polite'>Pooling the trials of this selection…</div>"
-        )
+        self.status.value = f"<div {STATUS_ATTRS}>Pooling the trials of this selection…</div>"
         self.current.waiting()
         self._show_link()  # the link follows the filters at once
         if self._pending != state:
@@ -368,30 +391,66 @@ class Dashboard:
         if view.plot is not None:
             view.plot.export_note = self._export_note(self.state)
 
-    def _export_note(self, state: FilterState) -> dict[str, str]:
-        """Title and footer that make an exported figure stand alone on a slide."""
+    def _export_note(self, state: FilterState) -> dict:
+        """Title, footer and the whole slide layout that make an exported figure stand alone on a
+        slide: the view's own title once (the figure's own title kept under it: a forest plot's
+        comparison and pool), the whole selection in words, and the studies the figure draws."""
         view = self.current
-        what = {"time": self.model.y_title(state), "findings": "direction of effect, trial by trial"}.get(
-            view.name, view.title
-        )
-        shown = self.model.filtered(state) if view.name == "time" else self.model.studies(state)
-        names = sorted({str(x) for x in shown["label"]}) if len(shown) else []
-        labels = ", ".join(names)
-        if len(labels) > 600:
-            labels = labels[:600].rsplit(",", 1)[0] + ", …"
         esc = html.escape  # plotly renders some HTML in text: what comes from the data is escaped
+        title = self._slide_title(view, state)
+        names = view.drawn if view.drawn is not None else self._findings_studies(state)
+        listed = self._sources(names)
+        lines = [
+            *wrap(f"Selection: {selection_words(self.model, state)}."),
+            *listed,
+            *wrap(f"Injection therapies for back pain: evidence explorer (link: ?{urlstate.to_query(state, view.name)})"),
+        ]
+        lines = [esc(x) for x in lines]
+        drawn = getattr(view, "_drawn", None)
         return {
-            "title": esc(f"{view.title}: {what}"),
-            "footer": (
-                f"Selection: {esc(selection_words(self.model, state))}.<br>Dataset {esc(self.model.ev.version)}; "
-                f"{len(names)} studies: {esc(labels)}.<br>Injection therapies for back pain: evidence explorer "
-                f"(link: ?{esc(urlstate.to_query(state, view.name))})"
-            ),
+            "title": esc(title),
+            "footer": "<br>".join(lines),
+            "layout": slide_layout(drawn["layout"], esc(title), lines) if drawn else {},
         }
 
+    def _sources(self, names: list[str]) -> list[str]:
+        """The studies drawn, in at most :data:`SLIDE_SOURCE_LINES` wrapped lines; those that do
+        not fit are counted (every one is in the citation downloads)."""
+        version, n = self.model.ev.version, len(names)
+        head = f"Dataset {version}; {n} {'study' if n == 1 else 'studies'} drawn"
+        for shown in range(n, -1, -1):
+            more = f", and {n - shown} more (in the citation downloads)" if shown < n else ""
+            listed = wrap(f"{head}: {', '.join(names[:shown])}{more}." if n else f"{head}.")
+            if len(listed) <= SLIDE_SOURCE_LINES:
+                return listed
+        return wrap(f"{head}.")
+
+    def _slide_title(self, view: View, state: FilterState) -> str:
+        """What the figure shows, said once ("Safety", never "Safety: Safety")."""
+        if view.name == "time":
+            return f"{view.title}: {self.model.y_title(state)}"
+        if view.name == "findings":
+            return "Findings: direction of effect, trial by trial"
+        if view.name == "forest" and getattr(view, "group", None) is not None and view.group.value:
+            label = dict((v, k) for k, v in view.group.options).get(view.group.value, "")
+            return f"{view.title}: {label}" if label else view.title
+        return view.title
+
+    def _findings_studies(self, state: FilterState) -> list[str]:
+        """The trials the effect-direction plot draws (its rows' trials)."""
+        f = self.model.findings(state)
+        names: set[str] = set()
+        for col in ("studies", "direction_studies"):
+            if col in f.columns:
+                for text in f[col].dropna():
+                    names |= {re.sub(r" \(.*\)$", "", x).strip() for x in str(text).split(";") if x.strip()}
+        return sorted(names)
+
     def _fill_exports(self) -> None:
-        if self.export_box.selected_index == 0:
+        if self.export_box.value:
             self.exports.value = exports_html(self.model, self.state, self.model.ev.version)
+        elif self.exports.value:
+            self.exports.value = ""
 
     # conveniences for tests and notebooks
     @property

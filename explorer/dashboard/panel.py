@@ -32,6 +32,7 @@ class FilterPanel(anywidget.AnyWidget):
     def __init__(self, spec: list[dict[str, Any]], state, **kwargs: Any):
         super().__init__(spec=spec, value=filters.values(state), **kwargs)
         self._reset: list[Callable[[], None]] = []
+        self._escape: list[Callable[[], None]] = []
         self.on_msg(self._message)
         self.add_class("explorer-filters")
 
@@ -44,7 +45,11 @@ class FilterPanel(anywidget.AnyWidget):
     def on_reset(self, callback: Callable[[], None]) -> None:
         self._reset.append(callback)
 
+    def on_escape(self, callback: Callable[[], None]) -> None:
+        """``callback()`` when Esc is pressed in presentation mode (the panel listens for the page)."""
+        self._escape.append(callback)
+
     def _message(self, _widget: Any, content: dict, _buffers: list) -> None:
-        if isinstance(content, dict) and content.get("event") == "reset":
-            for cb in self._reset:
-                cb()
+        event = content.get("event") if isinstance(content, dict) else None
+        for cb in {"reset": self._reset, "escape": self._escape}.get(event, []):
+            cb()

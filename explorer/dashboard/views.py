@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 import ipywidgets as w
@@ -69,6 +69,8 @@ class View:
         self.present = False
         #: called after each drawing (the dashboard labels the figure for a slide)
         self.on_drawn: Callable[[], None] | None = None
+        #: the studies (labels) the figure draws, for a slide's sources (None: not said)
+        self.drawn: list[str] | None = None
 
     def build(self, state: FilterState) -> None:
         raise NotImplementedError
@@ -202,6 +204,10 @@ class TimeView(View):
             elif meta.endswith((":pi", ":pooled")) and not pools:
                 trace["visible"] = False
         self.curve_note.value = _curve_note(fit, m.labels("arms", "therapy"))
+        published = m.published(state)
+        self.drawn = _labels(rows["label"]) + (
+            _labels(published["review"]) if published is not None and pools and len(published) else []
+        )
         layout = spec["layout"]
         if rows.empty:
             layout["annotations"].append(
@@ -217,6 +223,11 @@ class TimeView(View):
         # and a therapy without data leaves the legend
         spec["data"] = [t for t in spec["data"] if t.get("visible", True) is not False]
         return spec
+
+
+def _labels(values: pd.Series) -> list[str]:
+    """Study labels, each once, sorted."""
+    return sorted({str(x) for x in values.dropna()})
 
 
 def _curve_note(fit, labels: dict[str, str]) -> str:
@@ -308,6 +319,7 @@ class ForestView(View):
             )
             fig = forest_plot(pd.DataFrame(columns=["yi", "vi", "time_weeks", "label"]), None, "other")
             fig.update_layout(title_text="No pool for this selection")
+            self.drawn = []
             self.show(fig)
             return
         therapy, window, comparator, rclass = self.group.value.split("|")
@@ -328,6 +340,7 @@ class ForestView(View):
         kept = chosen[~chosen["study_id"].isin(self.leave_out.value)]
         ratio = state.outcome == RESPONDERS
         unit = "risk ratio" if ratio else ("points on 0-10" if outcome_unit(state.outcome).startswith("points") else "% of scale")
+        self.drawn = _labels(kept["label"])
         self.show(forest_plot(kept, pooled, therapy, unit, ratio))
         self._caption(kept)
 
@@ -351,7 +364,9 @@ class MapView(View):
         self.on_pick = on_pick
 
     def _fig(self, state: FilterState) -> go.Figure:
-        cells = evidence_cells(self.model.studies(state))
+        studies = self.model.studies(state)
+        self.drawn = _labels(studies["label"])
+        cells = evidence_cells(studies)
         return evidence_map(
             cells, self.model.labels("arms", "therapy"), self.model.labels("studies", "indication")
         )
@@ -546,6 +561,7 @@ class SafetyView(View):
             if hidden > 0
             else ""
         )
+        self.drawn = _labels(shown["label"]) if len(t) else []
         fig = safety_plot(
             t, self.model.labels("arms", "therapy"), self.model.labels("adverse_events", "event_type")
         )
@@ -728,19 +744,27 @@ def data_uri(text: str, mime: str) -> str:
 
 
 def selection_words(model: Model, state: FilterState) -> str:
-    """The selection in words, for exports that must stand alone."""
+    """The whole selection in words, every filter of the panel in its order (outcome, what is
+    shown, therapy, comparator, indication, design, follow-up, approach, guidance, risk of bias,
+    years, size, pooling rules), for exports that must stand alone."""
+    from explorer.dashboard import filters
+
     parts = []
-    for attr, (res, col), what in (
-        ("therapies", ("arms", "therapy"), "therapies"),
-        ("indications", ("studies", "indication"), "indications"),
-        ("designs", ("studies", "design"), "designs"),
-        ("comparators", ("arms", "comparator_kind"), "comparators"),
-    ):
-        chosen = getattr(state, attr)
-        labels = model.labels(res, col)
-        parts.append(f"{what}: " + (", ".join(labels.get(c, c) for c in chosen) if chosen else "all"))
-    if state.windows:
-        parts.append("follow-up: " + ", ".join(state.windows))
+    for f in filters.FILTERS:
+        value = getattr(state, f.name)
+        if f.kind in ("one", "many"):
+            voc = f.vocabulary
+            labels = dict(voc) if isinstance(voc, Mapping) else (model.labels(*voc) if voc else {})
+            if f.kind == "one":
+                parts.append(f"{f.label.lower()}: {labels.get(value, value)}")
+            else:
+                chosen = ", ".join(labels.get(c, c) for c in value) if value else "all"
+                parts.append(f"{f.label.lower()}: {chosen}")
+        elif f.kind == "years" and any(v is not None for v in value):
+            lo, hi = value
+            parts.append(f"published {lo or 'any year'} to {hi or 'now'}")
+        elif f.kind == "at_least" and value:
+            parts.append(f"at least {value} randomised")
     if state.strict_placebo:
         parts.append("strict placebo definition")
     if state.inferred_scales:
@@ -748,6 +772,28 @@ def selection_words(model: Model, state: FilterState) -> str:
     if not state.imputed_sd:
         parts.append("imputed SDs left out")
     return "; ".join(parts)
+
+
+#: findings columns that are estimates computed here: written with 4 significant digits
+ESTIMATE_COLUMNS = ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "vote_proportion", "vote_lb", "vote_ub", "sign_p", "stouffer_p")
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` for a CSV a person reads: computed estimates to 4 significant digits, whole
+    numbers as whole numbers, and every other float without binary noise (15 significant digits:
+    -0.8000000000000003 is written -0.8; no digit of an input is lost)."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        digits = 4 if col in ESTIMATE_COLUMNS else 15
+        finite = values.dropna()
+        if len(finite) and (finite == finite.round()).all() and col not in ESTIMATE_COLUMNS:
+            out[col] = values.astype("Int64")
+        else:
+            out[col] = values.map(lambda x, d=digits: x if pd.isna(x) else float(f"{x:.{d}g}"))
+    return out
 
 
 def exports_html(model: Model, state: FilterState, version: str) -> str:
@@ -810,7 +856,7 @@ def exports_html(model: Model, state: FilterState, version: str) -> str:
             sources=sources,
         )  # fmt: skip
         links += [
-            (data_uri(safe_csv(sof.assign(dataset_version=version)), "text/csv"), f"{name}-findings.csv", "Findings (CSV)"),
+            (data_uri(safe_csv(rounded(sof).assign(dataset_version=version)), "text/csv"), f"{name}-findings.csv", "Findings (CSV)"),
             (data_uri(page, "text/html"), f"{name}-findings.html", "Findings table (HTML, for slides)"),
         ]
     items = " · ".join(

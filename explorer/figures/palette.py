@@ -83,3 +83,71 @@ def _two_lines(text: str, longest: int = 40) -> str:
     middle = len(text) // 2
     cut = min((i for i, c in enumerate(text) if c == " "), key=lambda i: abs(i - middle))
     return text[:cut] + "<br>" + text[cut + 1 :]
+
+
+#: A figure "for a slide": 1600x900 px, every text at least 18 px (read from the back of a room).
+SLIDE = {"width": 1600, "height": 900}
+SLIDE_FONTS = {"title": 28, "subtitle": 20, "axis": 22, "tick": 18, "legend": 18, "text": 18, "footer": 18}
+#: characters per footer line at 18 px on 1600 px (an average glyph is about 0.55 em: 140 leaves room)
+SLIDE_LINE = 140
+SLIDE_LINE_PX = 24  # 18 px text at 1.3 line height
+
+
+def wrap(text: str, width: int = SLIDE_LINE) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at spaces (a longer word stands alone)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return lines
+
+
+def slide_layout(layout: dict, title: str, footer: list[str]) -> dict:
+    """``layout`` (as the figure function made it) for a 1600x900 slide: the slide title above the
+    figure's own title (kept, smaller: a forest plot's pooled estimate), every text at least 18 px,
+    and a footer of ``footer`` lines (already wrapped; HTML-escaped by the caller) in a bottom
+    margin of its own. The footer annotation is named ``explorer-footer``: the browser moves it
+    below whatever the axis labels and legend take (see ``plot.js``)."""
+    f = SLIDE_FONTS
+    out = sized_for(layout, True)
+    own = out.get("title", {})
+    own = own.get("text", "") if isinstance(own, dict) else str(own or "")
+    out["title"] = {"text": title, "font": {"size": f["title"]}, "x": 0.01, "xanchor": "left", "xref": "container",
+                    "y": 0.985, "yanchor": "top", "yref": "container"}  # fmt: skip
+    for axis in [k for k in out if k.startswith(("xaxis", "yaxis")) and isinstance(out[k], dict)]:
+        a = dict(out[axis])
+        a["tickfont"] = {**a.get("tickfont", {}), "size": max(f["tick"], a.get("tickfont", {}).get("size") or 0)}
+        t = a.get("title", {})
+        t = {"text": t} if isinstance(t, str) else dict(t)
+        a["title"] = {**t, "font": {**t.get("font", {}), "size": f["axis"]}}
+        out[axis] = a
+    for key in [k for k in out if k.startswith("legend") and isinstance(out[k], dict)]:
+        out[key] = {**out[key], "font": {**out[key].get("font", {}), "size": f["legend"]}}
+    out["font"] = {**out.get("font", {}), "size": f["text"]}
+    notes = [
+        {**a, "font": {**a.get("font", {}), "size": max(f["text"], (a.get("font") or {}).get("size") or 0)}}
+        for a in out.get("annotations", [])
+    ]
+    if own:  # the figure's own title (a forest plot's pool) under the slide's, above the plot
+        notes.append({
+            "name": "explorer-subtitle", "text": own, "xref": "paper", "yref": "paper", "x": 0, "y": 1,
+            "xanchor": "left", "yanchor": "bottom", "yshift": 12, "showarrow": False, "align": "left",
+            "font": {"size": f["subtitle"]},
+        })  # fmt: skip
+    footer_px = SLIDE_LINE_PX * len(footer) + 16
+    notes.append({
+        "name": "explorer-footer", "text": "<br>".join(footer), "xref": "paper", "yref": "paper",
+        "x": 0, "y": 0, "xanchor": "left", "yanchor": "top", "showarrow": False, "align": "left",
+        "font": {"size": f["footer"], "color": "#333"},
+    })  # fmt: skip
+    out["annotations"] = notes
+    top = 70 + (20 + 26 * (own.count("<br>") + 1) if own else 0)
+    out["margin"] = {**out.get("margin", {}), "t": top, "b": footer_px + 60, "l": max(80, out.get("margin", {}).get("l", 0) or 0)}
+    out.update(SLIDE, autosize=False, meta={"footer_px": footer_px})
+    return out

@@ -147,5 +147,11 @@ export default {
     const sync = () => { const v = model.get("value"); for (const r of refresh) r(v); };
     model.on("change:value", sync);
     sync();
+    // Esc leaves presentation mode (the panel is hidden then, but it listens for the page)
+    const onKey = (e) => {
+      if (e.key === "Escape" && root.closest(".explorer-present")) model.send({ event: "escape" });
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
   },
 };

@@ -25,6 +25,64 @@ function loadPlotly(model) {
   return window.__explorerPlotly;
 }
 
+// The slide's layout comes from the kernel (explorer.figures.palette.slide_layout: title, every
+// text at least 18 px, the footer). Here it is drawn off screen at 1600x900, and the footer is put
+// below whatever the axis labels and the legend take (rotated labels can be tall): the bottom
+// margin grows until nothing reaches the footer, then the image is saved.
+async function downloadSlide(Plotly, gd, model) {
+  const note = model.get("export_note") || {};
+  const cfg = model.get("config") || {};
+  const opts = cfg.toImageButtonOptions || {};
+  const layout = JSON.parse(JSON.stringify(note.layout || gd.layout));
+  const W = layout.width || 1600, H = layout.height || 900;
+  const footerPx = (layout.meta && layout.meta.footer_px) || 200;
+  const host = document.createElement("div");
+  host.style.cssText = `position:fixed;left:-${W + 100}px;top:0;width:${W}px;height:${H}px;`;
+  document.body.appendChild(host);
+  try {
+    await Plotly.newPlot(host, gd.data, layout, { staticPlot: true });
+    const footerIndex = (layout.annotations || []).findIndex((a) => a.name === "explorer-footer");
+    const place = () => {  // the footer's top at H - footerPx, in paper units
+      const s = host._fullLayout._size;
+      return (s.t + s.h - (H - footerPx)) / s.h;
+    };
+    const bottomOf = (selector) => {
+      const top = host.getBoundingClientRect().top;
+      let lowest = 0;
+      for (const n of host.querySelectorAll(selector)) {
+        const r = n.getBoundingClientRect();
+        if (r.height) lowest = Math.max(lowest, r.bottom - top);
+      }
+      return lowest;
+    };
+    const below = layout.legend && layout.legend.orientation === "h" && (layout.legend.y || 0) < 0;
+    for (let i = 0; i < 5 && footerIndex >= 0; i++) {
+      const s = host._fullLayout._size;
+      const update = { [`annotations[${footerIndex}].y`]: place() };
+      const axis = bottomOf(".xaxislayer-above, .g-xtitle");
+      if (below) update["legend.y"] = (s.t + s.h - (axis + 12)) / s.h;  // under the axis labels, never over them
+      await Plotly.relayout(host, update);
+      const lowest = Math.max(axis, bottomOf(".legend"));
+      const left = host.getBoundingClientRect().left;
+      let right = 0;  // text beside the plot (a forest plot's estimates) must not run off the image
+      for (const n of host.querySelectorAll(".annotation, .legend")) {
+        if (n.getAttribute("data-index") === String(footerIndex)) continue;  // the footer is wrapped in the kernel
+        right = Math.max(right, n.getBoundingClientRect().right - left);
+      }
+      const over = lowest - (H - footerPx - 8), wide = right - (W - 8);
+      if (over <= 0 && wide <= 0) break;
+      const m = host._fullLayout.margin;
+      await Plotly.relayout(host, { "margin.b": m.b + Math.max(0, over) + 4, "margin.r": m.r + Math.max(0, wide) + 4 });
+    }
+    await Plotly.downloadImage(host, {
+      format: opts.format || "png", width: W, height: H, filename: (opts.filename || "figure") + "-slide",
+    });
+  } finally {
+    Plotly.purge(host);
+    host.remove();
+  }
+}
+
 export default {
   async render({ model, el }) {
     heartbeat(model);
@@ -39,24 +97,13 @@ export default {
       name: "slide",
       title: "Download for a slide (title, selection, dataset version, sources)",
       icon: Plotly.Icons.disk,
-      click: (gd) => {
-        const note = model.get("export_note") || {};
-        const cfg = model.get("config") || {};
-        const layout = JSON.parse(JSON.stringify(gd.layout));
-        layout.title = { text: note.title || "", font: { size: 18 }, x: 0.01, xanchor: "left" };
-        layout.margin = { ...(layout.margin || {}), t: 80, b: 200 };
-        layout.annotations = [...(layout.annotations || []), {
-          text: note.footer || "", xref: "paper", yref: "paper", x: 0, y: -0.14, xanchor: "left",
-          yanchor: "top", showarrow: false, align: "left", font: { size: 11, color: "#444" },
-        }];
-        const opts = cfg.toImageButtonOptions || {};
-        return Plotly.downloadImage({ data: gd.data, layout }, {
-          format: opts.format || "png", width: 1600, height: 900,
-          filename: (opts.filename || "figure") + "-slide",
-        });
-      },
+      click: (gd) => downloadSlide(Plotly, gd, model),
     };
-    const draw = () => Plotly.react(div, fig.data, fig.layout,
+    // In presentation mode the plot takes the height of the screen (less the tabs above it).
+    const sized = (layout) => (div.closest(".explorer-present")
+      ? { ...layout, height: Math.max(layout.height || 0, Math.round(window.innerHeight * 0.8)) }
+      : layout);
+    const draw = () => Plotly.react(div, fig.data, sized(fig.layout),
       { ...model.get("config"), modeBarButtonsToAdd: [slide] });
     await draw();
     model.on("msg:custom", async (msg) => {
