@@ -571,6 +571,12 @@ def test_skip_link_sticky_panel_and_nothing_cut(browser, voila, size) -> None:
         assert bottom <= size[1], bottom
     # a short window, so that the page scrolls at every width: the panel stays at the top
     page.set_viewport_size({"width": size[0], "height": 500})
+    page.wait_for_function(  # the page's own signal: its layout has taken the new height
+        "() => { let e = document.querySelector('.explorer-body').parentElement;"
+        " while (e && !(e.scrollHeight > e.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(e).overflowY)))"
+        " e = e.parentElement; return !!e; }",
+        timeout=30_000,
+    )
     scrolled = page.evaluate(  # the page's own scroller (not a table's box) moves down 250 px
         "() => { let e = document.querySelector('.explorer-body').parentElement;"
         " while (e && !(e.scrollHeight > e.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(e).overflowY)))"

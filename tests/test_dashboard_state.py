@@ -621,3 +621,16 @@ def test_the_findings_csv_prints_rounded_numbers(model: Model) -> None:
                 assert float(r[col]) == pytest.approx(want, rel=1e-3, abs=1e-9)
     assert all(r["n_participants"] == "" or r["n_participants"].isdigit() for r in rows)
     assert not re.search(r"\d\.\d*(0000000|9999999)\d", text), "float noise in the CSV"
+
+
+def test_a_sample_of_filter_pairs_answers_in_every_view(model: Model) -> None:
+    """Pairs of tick boxes from two different filters (a seeded sample): drawn or said why."""
+    import random
+
+    from explorer.dashboard.filters import FILTERS
+
+    picks = [(f.name, code) for f in FILTERS if f.kind == "many" for code, _ in model.choices(f.name)]
+    pairs = [(a, b) for a, b in itertools.combinations(picks, 2) if a[0] != b[0]]
+    sample = random.Random(23).sample(pairs, 25)
+    states = [FilterState(**{a[0]: (a[1],), b[0]: (b[1],)}) for a, b in sample]
+    assert _walk(Dashboard(model), states) == []

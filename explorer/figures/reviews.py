@@ -61,17 +61,17 @@ def reviews_html(table: pd.DataFrame, overlap: pd.DataFrame, ours: dict | None =
         for when in _when(r):
             cls = r["comparison_class"] if isinstance(r["comparison_class"], str) else ""
             key = (str(r["therapy"]), cls, outcome, when)
-            rows.setdefault(key, {"cells": {}, "kind": r["comparator_kind"], "outcome": r["outcome"], "sides": set()})
+            rows.setdefault(key, {"cells": {}, "kind": r["comparator_kind"], "outcome": r["outcome"], "sides": {}})
             rows[key]["cells"].setdefault(r["review"], []).append(r)
-            if r["favours"]:
-                rows[key]["sides"].add(r["favours"])
+            if r["favours"]:  # a review's first estimate speaks for it (crude and adjusted are one voice)
+                rows[key]["sides"].setdefault(r["review"], r["favours"])
     cca = {(o["therapy"], o["comparison_class"]): o for o in overlap.to_dict("records")} if len(overlap) else {}
     body = []
     order = sorted(rows, key=lambda k: (k[0], k[1], k[2], WINDOW_ORDER.index(k[3]) if k[3] in WINDOW_ORDER else 9))
     for key in order:
         therapy, cls, outcome, when = key
         row = rows[key]
-        disagree = len(row["sides"] - {""}) > 1
+        disagree = len(set(row["sides"].values())) > 1
         o = cca.get((therapy, cls))
         over = f"Overlap: CCA {o['cca']:.0f}% ({o['overlap']}), {o['r']} trials" if o and pd.notna(o["cca"]) else ""
         window = when if when in WINDOW_WORDS else None
@@ -84,7 +84,7 @@ def reviews_html(table: pd.DataFrame, overlap: pd.DataFrame, ours: dict | None =
         flag = "<div class='disagree'>⚠ the reviews differ in direction or in whether the CI excludes no effect</div>" if disagree else ""
         label = f"{therapy_labels.get(therapy, therapy)} vs {CLASS_WORDS.get(cls, cls or 'unclassified')}"
         body.append(
-            f"<tr class='{'disagree' if disagree else ''}'><th scope='row'>{_e(label)}<div class='sub'>{_e(outcome)} · "
+            f"<tr class='{'reviews-differ' if disagree else ''}'><th scope='row'>{_e(label)}<div class='sub'>{_e(outcome)} · "
             f"{_e(WINDOW_WORDS.get(when, when))}</div><div class='sub'>{_e(over)}</div></th>"
             f"<td class='ours'>{_e(our) or '–'}</td><td><div class='review-row'>{cells}</div>{flag}</td></tr>"
         )
