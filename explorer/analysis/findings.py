@@ -134,7 +134,12 @@ def _published_by_cell(ev: Evidence) -> dict[tuple[str, str, str, str, str], lis
     pub = pub[pub["estimate"].notna() & pub["comparator_kind"].notna() & (pub["comparator_kind"].astype(str) != "")]
     pub = pub[pub["comparison_class"].notna() & (pub["comparison_class"].astype(str) != "")]
     pub = pub.assign(
-        _natural=pub["unit"].astype(str).str.startswith(("points on", "% of")) | pub["effect_measure"].isin(["rr", "or", "smd"]),
+        # a stated scale before one read by arithmetic, before none
+        _natural=np.where(
+            pub["unit"].astype(str).isin(["points on 0-10", "% of the scale"]) | pub["effect_measure"].isin(["rr", "or", "smd"]),
+            2,
+            np.where(pub["unit"].astype(str).str.startswith(("points on", "% of")), 1, 0),
+        ),
         _ci=pub["shown_lb"].notna(),
         _k=pd.to_numeric(pub["k_studies"], errors="coerce").fillna(0),
     )
