@@ -214,7 +214,7 @@ def findings(
     pooled = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEYS, "k"])
     # every trial of the selection by the direction of its point estimate (SWiM), and the vote
     # count with its uncertainty (explorer.analysis.synthesis)
-    dirs = directions(ev, comparators, studies=keep, by_comparison=True)
+    dirs = directions(ev, comparators, studies=keep, by_comparison=True, effect_frames=effect_frames)
     dirs = dirs[dirs["outcome"].isin([o for o, _ in outcomes])]
     dirs = dirs.assign(variant=_variant(dirs))
     # vote counts per comparison and variant (synthesis counts per comparison: the pair rides in it)
@@ -349,9 +349,7 @@ def findings(
     out["_c"] = out["comparator_kind"].map({"placebo_sham": 0, "conservative": 1, "active": 2}).fillna(3)
     out["_c"] = out["_c"] * 20 + out["comparison"].map({c: i for i, c in enumerate(COMPARISON_ORDER)}).fillna(19)
     # therapies in the vocabulary's order (epidural steroids first: most trials, most questions)
-    from explorer.data.schema import read_package
-
-    vocabulary = read_package().resource("arms").field("therapy").enum or ()
+    vocabulary = ev.package.resource("arms").field("therapy").enum or ()
     out["_t"] = out["therapy"].map({t: i for i, t in enumerate(vocabulary)}).fillna(len(vocabulary))
     out = out.sort_values(["_t", "_c", "_o", "_w", "responder_class"], kind="stable")
     return out.drop(columns=["_t", "_w", "_o", "_c"]).reset_index(drop=True)

@@ -239,11 +239,13 @@ def _printed_contrasts(ev: Evidence, outcome: str, measure: str, taken: set, com
         outcome=outcome,
         measure=measure,
         source=SOURCE_PRINTED_MD,
-        approximate=False,
-        scale_inferred=False,
-        sd_imputed=False,
-        se_from_p=False,
+        **_NOT_CONVERTED,
     )
+
+
+#: flags an effect row carries (explorer.effects): a printed MD or a reported direction was not
+#: converted, so none of the conversions' flags applies
+_NOT_CONVERTED = dict(approximate=False, scale_inferred=False, sd_imputed=False, se_from_p=False)
 
 
 def _one_per_cohort(cand: pd.DataFrame, by: Sequence[str] = tuple(_BY)) -> pd.DataFrame:
@@ -362,10 +364,7 @@ def _direction_rows(ev: Evidence, outcome: str, measure: str, comparators: str) 
         outcome=outcome,
         measure=measure,
         source=SOURCE_DIRECTION,
-        approximate=False,
-        scale_inferred=False,
-        sd_imputed=False,
-        se_from_p=False,
+        **_NOT_CONVERTED,
     )
 
 
@@ -413,6 +412,7 @@ def directions(
     outcomes: Iterable[tuple[str, str]] = DIRECTION_OUTCOMES,
     studies: Iterable[str] | None = None,
     by_comparison: bool = False,
+    effect_frames: dict[tuple[str, str], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Effect direction of every trial in every cell (outcome x therapy x comparator class x
     window): one row per trial (cohort) and cell, ``direction`` 'arm' (favours the intervention),
@@ -436,7 +436,9 @@ def directions(
     reported"); None (NA) when unknown. ``significance_from`` says which. ``n``: participants of
     the two sides (as analysed where the estimate gives them, else as randomised), NaN when
     unknown. ``p_value``/``p_operator``: the printed between-group p-value of that comparison and
-    time, where printed. ``studies``: restrict to these study ids (the dashboard's selection).
+    time, where printed. ``studies``: restrict to these study ids (the dashboard's selection);
+    ``effect_frames``: the effects already computed per (outcome, measure) with the same
+    ``comparators`` (the findings table passes its own, so they are not computed twice).
     """
     keep = None if studies is None else set(studies)
     cell = CELL_BY_COMPARISON if by_comparison else CELL
@@ -444,7 +446,9 @@ def directions(
     ckey = [c for c in cell if c not in ("outcome",)]
     parts = []
     for outcome, measure in outcomes:
-        e = effects(ev, outcome, measure, comparators=comparators)
+        e = (effect_frames or {}).get((outcome, measure))  # already computed, with these comparators
+        if e is None:
+            e = effects(ev, outcome, measure, comparators=comparators)
         e = e[e["effect_kind"] == "contrast"]
         extra = _printed_contrasts(ev, outcome, measure, set(e["row_id"]), comparators)
         cand = pd.concat([e, extra], ignore_index=True) if len(extra) else e
